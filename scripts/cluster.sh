@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# The throwaway local cluster (tpwallet's embedded default).
+#
+#   scripts/cluster.sh init     create it (under .cluster/, owned by the postgres user)
+#   scripts/cluster.sh start    start it on a free private port (init first if needed)
+#   scripts/cluster.sh stop     stop it
+#   scripts/cluster.sh restart  stop, then start
+#   scripts/cluster.sh status   say whether it runs, and where
+#   scripts/cluster.sh psql ... psql into the tpwallet database as the superuser
+#   scripts/cluster.sh env      print PGHOST/PGPORT/PGUSER/PGDATABASE exports
+#   scripts/cluster.sh destroy  stop it and remove its folder
+#
+# PostgreSQL refuses to run as root, so the server runs as an unprivileged
+# user (TPW_PG_USER, default "postgres"), listening on loopback and on a
+# Unix socket inside the cluster folder.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PGBIN=${PGBIN:-$(pg_config --bindir)}
+PGUSER_OS=${TPW_PG_USER:-postgres}
+DB=${TPW_DB:-tpwallet}
+
+as_pg() {
+  if [ "$(id -un)" = "$PGUSER_OS" ]; then "$@"; else runuser -u "$PGUSER_OS" -- "$@"; fi
+}
+
+# The folder must be reachable by the server's user; a clone under /root is
+# not, so fall back to a folder named after the clone in /var/tmp.
+cluster_dir() {
+  if [ -n "${TPW_CLUSTER_DIR:-}" ]; then echo "$TPW_CLUSTER_DIR"; return; fi
+  local local_dir="$ROOT/.cluster"
+  mkdir -p "$local_dir"
+  if [ "$(id -u)" -eq 0 ]; then chown "$PGUSER_OS" "$local_dir"; fi
+  if as_pg test -w "$local_dir" 2>/dev/null; then echo "$local_dir"; return; fi
+  local alt="/var/tmp/tpwallet-cluster-$(echo -n "$ROOT" | sha256sum | cut -c1-12)"
+  mkdir -p "$alt"; chown "$PGUSER_OS" "$alt"
+  echo "$alt"
+}
+
+DIR=$(cluster_dir)
+DATA="$DIR/data"
+PORTFILE="$DIR/port"
+
+free_port() {
+  local p
+  for p in $(seq 54329 54429); do
+    if ! (ss -Htln "sport = :$p" 2>/dev/null | grep -q .) && [ ! -e "$DIR/.s.PGSQL.$p" ]; then
+      echo "$p"; return
+    fi
+  done
+  echo "cluster: no free port in 54329-54429" >&2; exit 1
+}
+
+running() { [ -f "$DATA/postmaster.pid" ] && as_pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; }
+
+do_init() {
+  if [ -f "$DATA/PG_VERSION" ]; then return; fi
+  if ! id "$PGUSER_OS" >/dev/null 2>&1; then
+    echo "cluster: the user '$PGUSER_OS' does not exist (it comes with the postgresql package; run scripts/setup.sh)" >&2
+    exit 1
+  fi
+  as_pg "$PGBIN/initdb" -D "$DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    -E UTF8 --locale=C.UTF-8 >/dev/null
+  chmod 700 "$DIR"
+  cat >> "$DATA/postgresql.conf" <<CONF
+
+# ---- tpwallet throwaway cluster ----
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$DIR'
+shared_preload_libraries = 'tpwallet,pg_cron'
+tpwallet.database = '$DB'
+tpwallet.seal_interval = '2s'
+cron.database_name = '$DB'
+max_connections = 100
+shared_buffers = '512MB'
+max_wal_size = '4GB'
+logging_collector = off
+log_min_messages = warning
+CONF
+  echo "cluster: created in $DATA"
+}
+
+do_start() {
+  do_init
+  if running; then return; fi
+  local port; port=$(free_port)
+  echo "$port" > "$PORTFILE"
+  as_pg "$PGBIN/pg_ctl" -D "$DATA" -o "-p $port" -l "$DIR/server.log" -w -t 60 start >/dev/null
+  as_pg "$PGBIN/psql" -h "$DIR" -p "$port" -U postgres -d postgres -qAtc \
+    "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||
+    as_pg "$PGBIN/createdb" -h "$DIR" -p "$port" -U postgres "$DB"
+  echo "cluster: running on port $port (socket in $DIR)"
+}
+
+do_stop() {
+  if running; then as_pg "$PGBIN/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null; echo "cluster: stopped"; fi
+}
+
+port() { cat "$PORTFILE" 2>/dev/null || echo 54329; }
+
+case "${1:-status}" in
+  init) do_init ;;
+  start) do_start ;;
+  stop) do_stop ;;
+  restart) do_stop; do_start ;;
+  status)
+    if running; then echo "cluster: running on port $(port), data in $DATA"; else echo "cluster: not running ($DATA)"; exit 3; fi ;;
+  psql) shift; exec "$PGBIN/psql" -h "$DIR" -p "$(port)" -U postgres -d "$DB" -v ON_ERROR_STOP=1 "$@" ;;
+  env) echo "export PGHOST='$DIR' PGPORT='$(port)' PGUSER=postgres PGDATABASE='$DB' PGDATA='$DATA'" ;;
+  destroy) do_stop; rm -rf "$DIR"; echo "cluster: removed $DIR" ;;
+  *) sed -n '2,15p' "$0"; exit 2 ;;
+esac

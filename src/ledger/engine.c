@@ -1,0 +1,967 @@
+/*
+ * engine.c
+ *	  The posting engine: validate, claim idempotency keys, lock, check,
+ *	  write.  See engine.h for the order of steps and why.
+ */
+#include "postgres.h"
+
+#include "ledger/engine.h"
+#include "ledger/accounts.h"
+#include "ledger/amount.h"
+#include "tpwallet.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr claimed_plan = NULL;
+static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr deltas_plan = NULL;
+static SPIPlanPtr share_plan = NULL;
+static SPIPlanPtr write_plan = NULL;
+
+typedef struct CodeIndex
+{
+	char		code[201];
+	int			index;
+} CodeIndex;
+
+/* ---------- small helpers ---------- */
+
+SPIPlanPtr
+ledger_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
+{
+	if (*slot == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
+				 SPI_result_code_string(SPI_result));
+		SPI_keepplan(plan);
+		*slot = plan;
+	}
+	return *slot;
+}
+
+int64
+ledger_next_id(const char *seqname)
+{
+	/*
+	 * The sealer's floor (seal.c) relies on every id being drawn after its
+	 * transaction has an xid, so assign it first.
+	 */
+	(void) GetTopTransactionId();
+	return nextval_internal(get_relname_relid(seqname,
+											  get_namespace_oid("tpwallet", false)),
+							false);
+}
+
+static Datum
+array_of(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	if (n == 0)
+		return PointerGetDatum(construct_empty_array(type));
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
+											  typlen, typbyval, typalign));
+}
+
+/* ---------- building a call ---------- */
+
+LedgerCall *
+ledger_call_begin(void)
+{
+	LedgerCall *call = palloc0(sizeof(LedgerCall));
+	HASHCTL		ctl;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	ctl.keysize = sizeof(((CodeIndex *) 0)->code);
+	ctl.entrysize = sizeof(CodeIndex);
+	ctl.hcxt = CurrentMemoryContext;
+	call->by_code = hash_create("tpwallet call accounts", 64, &ctl,
+								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	call->maxaccounts = 16;
+	call->accounts = palloc(sizeof(LedgerAccount) * call->maxaccounts);
+	call->maxentries = 16;
+	call->entries = palloc(sizeof(LedgerEntry *) * call->maxentries);
+	call->now = GetCurrentTransactionStartTimestamp();
+	call->user = GetUserNameFromId(GetSessionUserId(), false);
+	return call;
+}
+
+void
+ledger_call_end(LedgerCall *call)
+{
+	SPI_finish();
+}
+
+int
+ledger_account(LedgerCall *call, const char *code)
+{
+	CodeIndex  *ci;
+	bool		found;
+	const AccountInfo *info;
+	LedgerAccount *a;
+
+	if (strlen(code) > 200)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("account \"%.40s...\" does not exist", code),
+				 errdetail("Account codes are at most 200 bytes long.")));
+	ci = hash_search(call->by_code, code, HASH_ENTER, &found);
+	if (found)
+		return ci->index;
+
+	info = account_info(code);	/* errors on an unknown code */
+	if (call->naccounts == call->maxaccounts)
+	{
+		call->maxaccounts *= 2;
+		call->accounts = repalloc(call->accounts, sizeof(LedgerAccount) * call->maxaccounts);
+	}
+	a = &call->accounts[call->naccounts];
+	memset(a, 0, sizeof(*a));
+	a->id = info->id;
+	a->code = pstrdup(code);
+	a->book = pstrdup(info->book);
+	a->asset = pstrdup(info->asset);
+	a->decimals = info->decimals;
+	a->debit_normal = info->debit_normal;
+	a->allow_negative = info->allow_negative;
+	for (int t = 0; t < 4; t++)
+	{
+		a->base[t] = NULL;
+		a->change[t] = NULL;
+	}
+	ci->index = call->naccounts++;
+	return ci->index;
+}
+
+LedgerEntry *
+ledger_new_entry(LedgerCall *call, const char *kind)
+{
+	LedgerEntry *e = palloc0(sizeof(LedgerEntry));
+
+	e->kind = kind;
+	e->writes_journal = true;
+	strlcpy(e->idem_kind, "entry", sizeof(e->idem_kind));
+	if (call->nentries == call->maxentries)
+	{
+		call->maxentries *= 2;
+		call->entries = repalloc(call->entries, sizeof(LedgerEntry *) * call->maxentries);
+	}
+	call->entries[call->nentries++] = e;
+	return e;
+}
+
+void
+ledger_add_leg(LedgerCall *call, LedgerEntry *e, int acct, bool credit, Numeric amount,
+			   const char *what)
+{
+	LedgerAccount *a = &call->accounts[acct];
+	LedgerLeg  *leg;
+
+	if (e->nlegs % 8 == 0)
+		e->legs = e->legs ? repalloc(e->legs, sizeof(LedgerLeg) * (e->nlegs + 8))
+			: palloc(sizeof(LedgerLeg) * 8);
+	leg = &e->legs[e->nlegs++];
+	leg->acct = acct;
+	leg->credit = credit;
+	leg->amount = amount_validate(amount, a->decimals, a->asset, what);
+}
+
+/* ---------- validation of one entry (before anything is locked) ---------- */
+
+static void
+check_book(LedgerCall *call, LedgerEntry *e, const char *where)
+{
+	for (int i = 0; i < e->nlegs; i++)
+	{
+		LedgerAccount *a = &call->accounts[e->legs[i].acct];
+
+		if (e->book == NULL)
+			e->book = a->book;
+		else if (strcmp(e->book, a->book) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_TW_BOOK_MISMATCH),
+					 errmsg("account \"%s\" is in book %s, not %s%s", a->code, a->book,
+							e->book, where),
+					 errdetail("Every posting of an entry must be in the entry's book."),
+					 errhint("Post to the other book in a separate entry.")));
+	}
+}
+
+/* Per asset, debits must equal credits. */
+static void
+check_balanced(LedgerCall *call, LedgerEntry *e, const char *where)
+{
+	bool	   *done = palloc0(sizeof(bool) * Max(e->nlegs, 1));
+
+	for (int i = 0; i < e->nlegs; i++)
+	{
+		const char *asset = call->accounts[e->legs[i].acct].asset;
+		Numeric		dr = amount_zero();
+		Numeric		cr = amount_zero();
+
+		if (done[i])
+			continue;
+		for (int j = i; j < e->nlegs; j++)
+		{
+			if (strcmp(call->accounts[e->legs[j].acct].asset, asset) != 0)
+				continue;
+			done[j] = true;
+			if (e->legs[j].credit)
+				cr = amount_add(cr, e->legs[j].amount);
+			else
+				dr = amount_add(dr, e->legs[j].amount);
+		}
+		if (amount_cmp(dr, cr) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_TW_UNBALANCED_ENTRY),
+					 errmsg("entry is not balanced in %s%s", asset, where),
+					 errdetail("Debits total %s and credits total %s.",
+							   amount_text(dr), amount_text(cr)),
+					 errhint("Every entry must have equal debits and credits in each asset.")));
+	}
+	pfree(done);
+}
+
+/* The request's fingerprint, for idempotency: everything the caller said. */
+static void
+hash_request(LedgerCall *call, LedgerEntry *e, const char *extra)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendBinaryStringInfo(&buf, "TPW-REQUEST-v1", 14);
+	canon_text(&buf, e->kind);
+	canon_text(&buf, e->book);
+	canon_u32(&buf, e->nlegs);
+	for (int i = 0; i < e->nlegs; i++)
+	{
+		canon_text(&buf, call->accounts[e->legs[i].acct].code);
+		canon_u8(&buf, e->legs[i].credit ? 'C' : 'D');
+		canon_numeric(&buf, e->legs[i].amount);
+	}
+	canon_text(&buf, e->reference);
+	canon_opt_i64(&buf, !e->occurred_given, e->occurred_given ? e->occurred_at : 0);
+	canon_opt_i64(&buf, e->reverses == 0, e->reverses);
+	canon_opt_i64(&buf, e->hold_id == 0, e->hold_id);
+	canon_text(&buf, extra);
+	if (e->metadata)
+		canon_jsonb(&buf, e->metadata);
+	sha256(buf.data, buf.len, e->request_hash);
+	pfree(buf.data);
+}
+
+/*
+ * Check an entry's content; "position" (1-based, 0 for a single call) is
+ * named in errors so that a batch caller knows which element is wrong.
+ */
+void
+ledger_check_entry(LedgerCall *call, LedgerEntry *e, int position)
+{
+	const char *where = position > 0 ? psprintf(" (batch element %d)", position) : "";
+	char	   *extra = NULL;
+
+	if (e->writes_journal && e->nlegs < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an entry needs at least two postings%s", where)));
+	check_book(call, e, where);
+	if (e->nlegs > 0)
+		check_balanced(call, e, where);
+	if (e->occurred_given && TIMESTAMP_NOT_FINITE(e->occurred_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("occurred_at must be a finite time%s", where)));
+	if (!e->occurred_given)
+		e->occurred_at = call->now;
+	if (e->metadata == NULL)
+		e->metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+	else if (!JB_ROOT_IS_OBJECT(e->metadata) || JB_ROOT_IS_SCALAR(e->metadata))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("metadata must be a JSON object%s", where)));
+	for (int i = 0; i < e->npending; i++)
+		extra = psprintf("%s|%d:%d:%s", extra ? extra : "", e->pending[i].acct,
+						 e->pending[i].total, amount_text(e->pending[i].amount));
+	if (e->idempotency_key)
+	{
+		if (e->idempotency_key[0] == '\0' || strlen(e->idempotency_key) > 200)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("idempotency key must be 1 to 200 bytes long%s", where)));
+		hash_request(call, e, extra);
+	}
+}
+
+/* ---------- idempotency ---------- */
+
+static void
+idempotency_conflict(LedgerEntry *e, const char *why)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TW_IDEMPOTENCY_CONFLICT),
+			 errmsg("idempotency key \"%s\" was already used for a different request",
+					e->idempotency_key),
+			 errdetail("%s", why),
+			 errhint("Repeat a request with exactly the same content, or use a new key.")));
+}
+
+/* Keys repeated inside one call: the later use replays the earlier one. */
+static void
+dedupe_keys_in_call(LedgerCall *call)
+{
+	HASHCTL		ctl;
+	HTAB	   *seen;
+
+	ctl.keysize = 201;
+	ctl.entrysize = 201 + sizeof(LedgerEntry *);
+	ctl.hcxt = CurrentMemoryContext;
+	seen = hash_create("tpwallet keys in call", 64, &ctl,
+					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (int i = 0; i < call->nentries; i++)
+	{
+		LedgerEntry *e = call->entries[i];
+		bool		found;
+		char	   *slot;
+		LedgerEntry *first;
+
+		if (e->idempotency_key == NULL)
+			continue;
+		slot = hash_search(seen, e->idempotency_key, HASH_ENTER, &found);
+		if (!found)
+		{
+			memcpy(slot + 201, &e, sizeof(LedgerEntry *));
+			continue;
+		}
+		memcpy(&first, slot + 201, sizeof(LedgerEntry *));
+		if (memcmp(first->request_hash, e->request_hash, SHA256_LEN) != 0 ||
+			strcmp(first->idem_kind, e->idem_kind) != 0)
+			idempotency_conflict(e, "The key appears twice in this call with different content.");
+		e->replay = true;
+		e->original = first;
+	}
+}
+
+/*
+ * Insert every key; a key that is already there (committed by an earlier
+ * call, or by a concurrent one we waited for) replays its original result.
+ */
+static void
+claim_keys(LedgerCall *call)
+{
+	Datum	   *keys = palloc(sizeof(Datum) * call->nentries);
+	Datum	   *kinds = palloc(sizeof(Datum) * call->nentries);
+	Datum	   *hashes = palloc(sizeof(Datum) * call->nentries);
+	Datum	   *ids = palloc(sizeof(Datum) * call->nentries);
+	int			n = 0;
+	Oid			argtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, INT8ARRAYOID};
+	Datum		args[4];
+	HASHCTL		ctl;
+	HTAB	   *inserted;
+
+	for (int i = 0; i < call->nentries; i++)
+	{
+		LedgerEntry *e = call->entries[i];
+		bytea	   *h;
+
+		if (e->idempotency_key == NULL || e->replay)
+			continue;
+		h = palloc(VARHDRSZ + SHA256_LEN);
+		SET_VARSIZE(h, VARHDRSZ + SHA256_LEN);
+		memcpy(VARDATA(h), e->request_hash, SHA256_LEN);
+		keys[n] = CStringGetTextDatum(e->idempotency_key);
+		kinds[n] = CStringGetTextDatum(e->idem_kind);
+		hashes[n] = PointerGetDatum(h);
+		ids[n] = Int64GetDatum(e->id);
+		n++;
+	}
+	if (n == 0)
+		return;
+
+	args[0] = array_of(keys, NULL, n, TEXTOID);
+	args[1] = array_of(kinds, NULL, n, TEXTOID);
+	args[2] = array_of(hashes, NULL, n, BYTEAOID);
+	args[3] = array_of(ids, NULL, n, INT8OID);
+	ledger_plan(&claim_plan,
+				"INSERT INTO tpwallet.idempotency (key, kind, request_hash, result_id)"
+				" SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[])"
+				" ON CONFLICT (key) DO NOTHING RETURNING key",
+				4, argtypes);
+	if (SPI_execute_plan(claim_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+		elog(ERROR, "idempotency claim failed");
+	if (SPI_processed == (uint64) n)
+		return;
+
+	/* Some keys were taken: find which, and replay or refuse. */
+	ctl.keysize = 201;
+	ctl.entrysize = 201;
+	ctl.hcxt = CurrentMemoryContext;
+	inserted = hash_create("tpwallet claimed keys", n, &ctl,
+						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+
+		hash_search(inserted,
+					TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r],
+													  SPI_tuptable->tupdesc, 1, &isnull)),
+					HASH_ENTER, NULL);
+	}
+	ledger_plan(&claimed_plan,
+				"SELECT kind, request_hash, result_id FROM tpwallet.idempotency WHERE key = $1",
+				1, (Oid[]) {TEXTOID});
+	for (int i = 0; i < call->nentries; i++)
+	{
+		LedgerEntry *e = call->entries[i];
+		Datum		k[1];
+		bool		isnull;
+		HeapTuple	tup;
+		bytea	   *h;
+
+		if (e->idempotency_key == NULL || e->replay ||
+			hash_search(inserted, e->idempotency_key, HASH_FIND, NULL))
+			continue;
+		k[0] = CStringGetTextDatum(e->idempotency_key);
+		if (SPI_execute_plan(claimed_plan, k, NULL, false, 1) != SPI_OK_SELECT ||
+			SPI_processed != 1)
+			elog(ERROR, "idempotency key \"%s\" vanished", e->idempotency_key);
+		tup = SPI_tuptable->vals[0];
+		h = DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
+		if (strcmp(TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
+				   e->idem_kind) != 0)
+			idempotency_conflict(e, "The key was used for another kind of request.");
+		if (VARSIZE_ANY_EXHDR(h) != SHA256_LEN ||
+			memcmp(VARDATA_ANY(h), e->request_hash, SHA256_LEN) != 0)
+			idempotency_conflict(e, "The earlier request had other accounts, amounts, reference, time or metadata.");
+		e->replay = true;
+		e->id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+	}
+}
+
+/* ---------- locking ---------- */
+
+static bool
+lowers_available(LedgerAccount *a, int total, bool increase)
+{
+	/* Available = normal-side posted balance - pending against the normal side. */
+	if (a->allow_negative)
+		return false;
+	switch (total)
+	{
+		case T_DP:
+			return increase != a->debit_normal; /* debit on credit-normal */
+		case T_CP:
+			return increase == a->debit_normal; /* credit on debit-normal */
+		case T_DPEND:
+			return increase && !a->debit_normal;
+		case T_CPEND:
+			return increase && a->debit_normal;
+	}
+	return false;
+}
+
+static void
+mark_locks(LedgerCall *call)
+{
+	for (int i = 0; i < call->nentries; i++)
+	{
+		LedgerEntry *e = call->entries[i];
+
+		if (e->replay)
+			continue;
+		for (int l = 0; l < e->nlegs; l++)
+		{
+			LedgerAccount *a = &call->accounts[e->legs[l].acct];
+
+			if (lowers_available(a, e->legs[l].credit ? T_CP : T_DP, true))
+				a->needs_lock = true;
+		}
+		for (int p = 0; p < e->npending; p++)
+		{
+			LedgerAccount *a = &call->accounts[e->pending[p].acct];
+
+			if (lowers_available(a, e->pending[p].total,
+								 amount_cmp(e->pending[p].amount, amount_zero()) > 0))
+				a->needs_lock = true;
+		}
+	}
+}
+
+static int
+cmp_int64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return (x > y) - (x < y);
+}
+
+/* Index of the call's account with this id (ids are few; a sorted map). */
+typedef struct IdMap
+{
+	int64	   *ids;
+	int		   *idx;
+	int			n;
+} IdMap;
+
+static int
+idmap_find(IdMap *m, int64 id)
+{
+	int			lo = 0,
+				hi = m->n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (m->ids[mid] == id)
+			return m->idx[mid];
+		if (m->ids[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+static IdMap *
+build_idmap(LedgerCall *call)
+{
+	IdMap	   *m = palloc(sizeof(IdMap));
+	int64	   *pairs = palloc(sizeof(int64) * 2 * Max(call->naccounts, 1));
+
+	m->n = call->naccounts;
+	m->ids = palloc(sizeof(int64) * Max(m->n, 1));
+	m->idx = palloc(sizeof(int) * Max(m->n, 1));
+	for (int i = 0; i < m->n; i++)
+	{
+		pairs[2 * i] = call->accounts[i].id;
+		pairs[2 * i + 1] = i;
+	}
+	qsort(pairs, m->n, 2 * sizeof(int64), cmp_int64);
+	for (int i = 0; i < m->n; i++)
+	{
+		m->ids[i] = pairs[2 * i];
+		m->idx[i] = (int) pairs[2 * i + 1];
+	}
+	return m;
+}
+
+static void
+check_open(LedgerAccount *a, const char *status)
+{
+	if (strcmp(status, "open") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_TW_ACCOUNT_CLOSED),
+				 errmsg("account \"%s\" is closed", a->code),
+				 errdetail("A closed account takes no new postings or holds; its history stays."),
+				 errhint("Post to an open account.")));
+}
+
+static void
+vanished(void)
+{
+	/* Its creation rolled back after we cached it. */
+	account_cache_reset();
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("an account of this request no longer exists"),
+			 errhint("Its creation was rolled back; create it again.")));
+}
+
+static void
+lock_accounts(LedgerCall *call, IdMap *map)
+{
+	Datum	   *lock_ids = palloc(sizeof(Datum) * Max(call->naccounts, 1));
+	Datum	   *share_ids = palloc(sizeof(Datum) * Max(call->naccounts, 1));
+	int			nlock = 0,
+				nshare = 0;
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	for (int i = 0; i < call->naccounts; i++)
+	{
+		if (call->accounts[i].needs_lock)
+			lock_ids[nlock++] = Int64GetDatum(call->accounts[i].id);
+		else
+			share_ids[nshare++] = Int64GetDatum(call->accounts[i].id);
+	}
+
+	if (nlock > 0)
+	{
+		args[0] = array_of(lock_ids, NULL, nlock, INT8OID);
+		ledger_plan(&lock_plan,
+					"SELECT id, status, debits_posted, credits_posted, debits_pending, credits_pending"
+					"  FROM tpwallet.accounts WHERE id = ANY ($1) ORDER BY id FOR NO KEY UPDATE",
+					1, argtypes);
+		if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "account lock failed");
+		if (SPI_processed != (uint64) nlock)
+			vanished();
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			bool		isnull;
+			LedgerAccount *a = &call->accounts[idmap_find(map,
+														  DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)))];
+
+			check_open(a, TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)));
+			for (int t = 0; t < 4; t++)
+				a->base[t] = DatumGetNumeric(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3 + t, &isnull));
+			a->locked = true;
+		}
+
+		/*
+		 * Deltas are read in a new statement, after the lock: a fold commits
+		 * only while holding the row lock, so row and deltas now agree.
+		 */
+		ledger_plan(&deltas_plan,
+					"SELECT account_id, sum(debits_posted), sum(credits_posted),"
+					"       sum(debits_pending), sum(credits_pending)"
+					"  FROM tpwallet.account_deltas WHERE account_id = ANY ($1) GROUP BY account_id",
+					1, argtypes);
+		if (SPI_execute_plan(deltas_plan, args, NULL, true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "account delta read failed");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			bool		isnull;
+			LedgerAccount *a = &call->accounts[idmap_find(map,
+														  DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)))];
+
+			for (int t = 0; t < 4; t++)
+				a->base[t] = amount_add(a->base[t],
+										DatumGetNumeric(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2 + t, &isnull)));
+		}
+	}
+
+	if (nshare > 0)
+	{
+		args[0] = array_of(share_ids, NULL, nshare, INT8OID);
+		ledger_plan(&share_plan,
+					"SELECT id, status FROM tpwallet.accounts WHERE id = ANY ($1) ORDER BY id FOR KEY SHARE",
+					1, argtypes);
+		if (SPI_execute_plan(share_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "account share lock failed");
+		if (SPI_processed != (uint64) nshare)
+			vanished();
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+			bool		isnull;
+			LedgerAccount *a = &call->accounts[idmap_find(map,
+														  DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)))];
+
+			check_open(a, TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)));
+		}
+	}
+}
+
+/* ---------- applying and checking ---------- */
+
+static Numeric
+total_of(LedgerAccount *a, int t)
+{
+	Numeric		v = a->base[t] ? a->base[t] : amount_zero();
+
+	return a->change[t] ? amount_add(v, a->change[t]) : v;
+}
+
+static Numeric
+available(LedgerAccount *a)
+{
+	Numeric		posted = amount_sub(total_of(a, T_DP), total_of(a, T_CP));
+
+	if (a->debit_normal)
+		return amount_sub(posted, total_of(a, T_CPEND));
+	return amount_sub(amount_neg(posted), total_of(a, T_DPEND));
+}
+
+static void
+add_change(LedgerAccount *a, int t, Numeric amount)
+{
+	a->change[t] = a->change[t] ? amount_add(a->change[t], amount) : amount;
+}
+
+static void
+apply_entry(LedgerCall *call, LedgerEntry *e, int position)
+{
+	int			nacc = e->nlegs + e->npending;
+	int		   *touched = palloc(sizeof(int) * Max(nacc, 1));
+	Numeric    *before = palloc(sizeof(Numeric) * Max(nacc, 1));
+	int			n = 0;
+
+	/* Remember the available balance of each locked account before. */
+	for (int i = 0; i < nacc; i++)
+	{
+		int			acct = i < e->nlegs ? e->legs[i].acct : e->pending[i - e->nlegs].acct;
+		bool		dup = false;
+
+		if (!call->accounts[acct].locked)
+			continue;
+		for (int j = 0; j < n; j++)
+			dup |= touched[j] == acct;
+		if (!dup)
+		{
+			touched[n] = acct;
+			before[n++] = available(&call->accounts[acct]);
+		}
+	}
+
+	for (int l = 0; l < e->nlegs; l++)
+		add_change(&call->accounts[e->legs[l].acct], e->legs[l].credit ? T_CP : T_DP,
+				   e->legs[l].amount);
+	for (int p = 0; p < e->npending; p++)
+		add_change(&call->accounts[e->pending[p].acct], e->pending[p].total,
+				   e->pending[p].amount);
+
+	for (int j = 0; j < n; j++)
+	{
+		LedgerAccount *a = &call->accounts[touched[j]];
+		Numeric		after = available(a);
+
+		if (amount_cmp(after, amount_zero()) < 0 && amount_cmp(after, before[j]) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_TW_INSUFFICIENT_FUNDS),
+					 errmsg("insufficient funds in account \"%s\"%s", a->code,
+							position > 0 ? psprintf(" (batch element %d)", position) : ""),
+					 errdetail("Available balance is %s %s (pending holds included); this would take it to %s.",
+							   amount_text(before[j]), a->asset, amount_text(after)),
+					 errhint("Post a smaller amount, or use an account created with allow_negative.")));
+	}
+}
+
+/* ---------- writing ---------- */
+
+typedef struct Columns
+{
+	Datum	   *v;
+	bool	   *nulls;
+	int			n;
+} Columns;
+
+static void
+cols_init(Columns *c, int ncols, int rows)
+{
+	for (int i = 0; i < ncols; i++)
+	{
+		c[i].v = palloc(sizeof(Datum) * Max(rows, 1));
+		c[i].nulls = palloc0(sizeof(bool) * Max(rows, 1));
+		c[i].n = 0;
+	}
+}
+
+static void
+col_put(Columns *c, Datum v, bool isnull)
+{
+	c->nulls[c->n] = isnull;
+	c->v[c->n++] = v;
+}
+
+static Datum
+hash_datum(const uint8 *hash)
+{
+	bytea	   *b = palloc(VARHDRSZ + SHA256_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + SHA256_LEN);
+	memcpy(VARDATA(b), hash, SHA256_LEN);
+	return PointerGetDatum(b);
+}
+
+static void
+add_journal_row(LedgerCall *call, LedgerEntry *e, Columns *j, Columns *p)
+{
+	EntryImage img;
+	uint8		hash[SHA256_LEN];
+	Datum		occurred = TimestampTzGetDatum(e->occurred_at);
+
+	img.id = e->id;
+	img.book = e->book;
+	img.kind = e->kind;
+	img.occurred_at = e->occurred_at;
+	img.created_at = call->now;
+	img.created_by = call->user;
+	img.reference = e->reference;
+	img.idempotency_key = e->idempotency_key;
+	img.reverses_null = e->reverses == 0;
+	img.reverses = e->reverses;
+	img.hold_null = e->hold_id == 0;
+	img.hold_id = e->hold_id;
+	img.metadata = e->metadata;
+	img.nlegs = e->nlegs;
+	img.leg_account = palloc(sizeof(int64) * e->nlegs);
+	img.leg_amount = palloc(sizeof(Numeric) * e->nlegs);
+	for (int l = 0; l < e->nlegs; l++)
+	{
+		img.leg_account[l] = call->accounts[e->legs[l].acct].id;
+		img.leg_amount[l] = e->legs[l].credit ? amount_neg(e->legs[l].amount) : e->legs[l].amount;
+
+		col_put(&p[0], Int64GetDatum(e->id), false);
+		col_put(&p[1], Int16GetDatum(l + 1), false);
+		col_put(&p[2], Int64GetDatum(img.leg_account[l]), false);
+		col_put(&p[3], NumericGetDatum(img.leg_amount[l]), false);
+		col_put(&p[4], occurred, false);
+	}
+	entry_hash(&img, hash);
+
+	col_put(&j[0], Int64GetDatum(e->id), false);
+	col_put(&j[1], CStringGetTextDatum(e->book), false);
+	col_put(&j[2], CStringGetTextDatum(e->kind), false);
+	col_put(&j[3], occurred, false);
+	col_put(&j[4], TimestampTzGetDatum(call->now), false);
+	col_put(&j[5], CStringGetTextDatum(call->user), false);
+	col_put(&j[6], e->reference ? CStringGetTextDatum(e->reference) : (Datum) 0, e->reference == NULL);
+	col_put(&j[7], e->idempotency_key ? CStringGetTextDatum(e->idempotency_key) : (Datum) 0,
+			e->idempotency_key == NULL);
+	col_put(&j[8], Int64GetDatum(e->reverses), e->reverses == 0);
+	col_put(&j[9], Int64GetDatum(e->hold_id), e->hold_id == 0);
+	col_put(&j[10], JsonbPGetDatum(e->metadata), false);
+	col_put(&j[11], Int16GetDatum(ENTRY_HASH_VERSION), false);
+	col_put(&j[12], hash_datum(hash), false);
+}
+
+static void
+add_totals_row(LedgerAccount *a, Columns *c)
+{
+	col_put(&c[0], Int64GetDatum(a->id), false);
+	for (int t = 0; t < 4; t++)
+		col_put(&c[1 + t], NumericGetDatum(a->change[t] ? a->change[t] : amount_zero()), false);
+}
+
+static void
+write_all(LedgerCall *call)
+{
+	int			nrows = 0,
+				nlegs = 0;
+	Columns		j[13],
+				p[5],
+				u[5],
+				d[5];
+	static const Oid jtypes[13] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+		TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, JSONBOID, INT2OID, BYTEAOID};
+	static const Oid ptypes[5] = {INT8OID, INT2OID, INT8OID, NUMERICOID, TIMESTAMPTZOID};
+	static const Oid ttypes[5] = {INT8OID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID};
+	Oid			argtypes[28];
+	Datum		args[28];
+
+	for (int i = 0; i < call->nentries; i++)
+	{
+		if (!call->entries[i]->replay && call->entries[i]->writes_journal)
+		{
+			nrows++;
+			nlegs += call->entries[i]->nlegs;
+		}
+	}
+	cols_init(j, 13, nrows);
+	cols_init(p, 5, nlegs);
+	cols_init(u, 5, call->naccounts);
+	cols_init(d, 5, call->naccounts);
+
+	for (int i = 0; i < call->nentries; i++)
+	{
+		LedgerEntry *e = call->entries[i];
+
+		if (!e->replay && e->writes_journal)
+			add_journal_row(call, e, j, p);
+	}
+	for (int i = 0; i < call->naccounts; i++)
+	{
+		LedgerAccount *a = &call->accounts[i];
+		bool		changed = false;
+
+		for (int t = 0; t < 4; t++)
+			changed |= a->change[t] != NULL && !amount_is_zero(a->change[t]);
+		if (changed)
+			add_totals_row(a, a->locked ? u : d);
+	}
+
+	for (int c = 0; c < 13; c++)
+	{
+		argtypes[c] = get_array_type(jtypes[c]);
+		args[c] = array_of(j[c].v, j[c].nulls, j[c].n, jtypes[c]);
+	}
+	for (int c = 0; c < 5; c++)
+	{
+		argtypes[13 + c] = get_array_type(ptypes[c]);
+		args[13 + c] = array_of(p[c].v, p[c].nulls, p[c].n, ptypes[c]);
+		argtypes[18 + c] = get_array_type(ttypes[c]);
+		args[18 + c] = array_of(u[c].v, u[c].nulls, u[c].n, ttypes[c]);
+		argtypes[23 + c] = get_array_type(ttypes[c]);
+		args[23 + c] = array_of(d[c].v, d[c].nulls, d[c].n, ttypes[c]);
+	}
+	ledger_plan(&write_plan,
+				"WITH j AS (INSERT INTO tpwallet.journal (id, book, kind, occurred_at, created_at,"
+				"               created_by, reference, idempotency_key, reverses, hold_id, metadata,"
+				"               hash_version, hash)"
+				"     SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)),"
+				" p AS (INSERT INTO tpwallet.postings (entry_id, leg, account_id, amount, occurred_at)"
+				"     SELECT * FROM unnest($14, $15, $16, $17, $18)),"
+				" u AS (UPDATE tpwallet.accounts a"
+				"        SET debits_posted = a.debits_posted + c.dp,"
+				"            credits_posted = a.credits_posted + c.cp,"
+				"            debits_pending = a.debits_pending + c.dpe,"
+				"            credits_pending = a.credits_pending + c.cpe"
+				"       FROM unnest($19, $20, $21, $22, $23) AS c (id, dp, cp, dpe, cpe)"
+				"      WHERE a.id = c.id)"
+				" INSERT INTO tpwallet.account_deltas SELECT * FROM unnest($24, $25, $26, $27, $28)",
+				28, argtypes);
+	if (SPI_execute_plan(write_plan, args, NULL, false, 0) < 0)
+		elog(ERROR, "ledger write failed");
+}
+
+/* ---------- the whole commit ---------- */
+
+void
+ledger_call_commit(LedgerCall *call)
+{
+	IdMap	   *map;
+
+	/* Ids first (after the xid, for the sealer), so keys can point at them. */
+	for (int i = 0; i < call->nentries; i++)
+	{
+		LedgerEntry *e = call->entries[i];
+
+		if (e->id == 0)
+			e->id = ledger_next_id(e->writes_journal ? "journal_id_seq" : "hold_id_seq");
+	}
+	dedupe_keys_in_call(call);
+	claim_keys(call);
+	/* In-call replays take the (possibly replayed) id of their original. */
+	for (int i = 0; i < call->nentries; i++)
+	{
+		LedgerEntry *e = call->entries[i];
+
+		if (e->original)
+			e->id = e->original->id;
+	}
+
+	mark_locks(call);
+	map = build_idmap(call);
+	lock_accounts(call, map);
+	for (int i = 0; i < call->nentries; i++)
+	{
+		if (!call->entries[i]->replay)
+			apply_entry(call, call->entries[i], call->nentries > 1 ? i + 1 : 0);
+	}
+	write_all(call);
+}

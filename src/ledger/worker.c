@@ -1,0 +1,118 @@
+/*
+ * worker.c
+ *	  The sealer background worker: every tpwallet.seal_interval it seals
+ *	  new journal entries, folds account deltas into account rows and
+ *	  expires holds, each in its own short transaction.
+ *
+ * Modelled on pg_cron's launcher: registered from _PG_init, connects to
+ * tpwallet.database, sleeps on its latch, reloads its configuration on
+ * SIGHUP, exits on SIGTERM, and is restarted by the postmaster after a
+ * crash (bgw_restart_time).  It does nothing while the extension is absent.
+ */
+#include "postgres.h"
+
+#include "tpwallet.h"
+#include "ledger/seal.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/utility.h"
+#include "utils/guc.h"
+#include "utils/snapmgr.h"
+
+PGDLLEXPORT void tpwallet_sealer_main(Datum arg);
+
+void
+tpwallet_register_workers(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	strlcpy(worker.bgw_library_name, "tpwallet", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "tpwallet_sealer_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "tpwallet sealer", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "tpwallet sealer", BGW_MAXLEN);
+	RegisterBackgroundWorker(&worker);
+}
+
+/* Run one SQL statement in its own transaction; log, do not die, on error. */
+static void
+run_step(const char *what, const char *sql)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, what);
+	PG_TRY();
+	{
+		bool		present = OidIsValid(get_extension_oid("tpwallet", true));
+
+		if (present)
+		{
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+			if (SPI_execute(sql, false, 0) < 0)
+				elog(ERROR, "%s failed", what);
+			SPI_finish();
+		}
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		ereport(LOG,
+				(errmsg("tpwallet sealer: %s failed: %s", what, edata->message)));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+void
+tpwallet_sealer_main(Datum arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(tpwallet_database, NULL, 0);
+	ereport(LOG, (errmsg("tpwallet sealer started in database \"%s\"", tpwallet_database)));
+
+	for (;;)
+	{
+		long		timeout = tpwallet_seal_interval_ms > 0 ? tpwallet_seal_interval_ms : 60000;
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 timeout, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (tpwallet_seal_interval_ms <= 0)
+			continue;
+		run_step("seal", "SELECT tpwallet.seal()");
+		run_step("fold balance deltas", "SELECT tpwallet.fold_deltas()");
+		run_step("expire holds", "SELECT tpwallet.expire_holds()");
+	}
+}

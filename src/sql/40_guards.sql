@@ -1,0 +1,73 @@
+-- ===================================================================
+-- Append-only guards.  C trigger, ENABLE ALWAYS (replica mode does not
+-- bypass it), plus an event trigger that keeps non-superusers from
+-- disabling or dropping the guards.
+-- ===================================================================
+
+CREATE FUNCTION tpwallet.guard_append_only()
+RETURNS trigger
+AS 'MODULE_PATHNAME', 'tpwallet_guard_append_only'
+LANGUAGE C;
+
+DO $guards$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['journal', 'postings', 'seals', 'block_members', 'holds',
+	                         'hold_resolutions', 'idempotency', 'audit_log']
+	LOOP
+		EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE UPDATE OR DELETE ON tpwallet.%I'
+		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
+		EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
+		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
+		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', t);
+		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', t);
+	END LOOP;
+	-- Accounts and assets change (totals, status) but are never removed.
+	FOREACH t IN ARRAY ARRAY['accounts', 'assets']
+	LOOP
+		EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE DELETE ON tpwallet.%I'
+		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
+		EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
+		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
+		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', t);
+		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', t);
+	END LOOP;
+END
+$guards$;
+
+-- Which guards must exist, enabled ALWAYS ('A').
+CREATE FUNCTION tpwallet._guards_intact()
+RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
+AS $$
+	SELECT count(*) = 20 AND bool_and(t.tgenabled = 'A')
+	  FROM pg_catalog.pg_trigger t
+	  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+	 WHERE c.relnamespace = 'tpwallet'::regnamespace
+	   AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate')
+$$;
+
+CREATE FUNCTION tpwallet._protect_guards()
+RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
+AS $$
+BEGIN
+	IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RETURN;
+	END IF;
+	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'tpwallet') THEN
+		RETURN;
+	END IF;
+	IF NOT tpwallet._guards_intact() THEN
+		RAISE EXCEPTION USING ERRCODE = 'TW009',
+			MESSAGE = 'the append-only guards of the tpwallet ledger cannot be disabled or dropped',
+			DETAIL = format('%s by %s was refused.', tg_tag, current_user),
+			HINT = 'Only a superuser can change them, and verify_ledger() will still show any change to the data.';
+	END IF;
+END
+$$;
+
+CREATE EVENT TRIGGER tpwallet_protect_guards ON ddl_command_end
+	WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER')
+	EXECUTE FUNCTION tpwallet._protect_guards();

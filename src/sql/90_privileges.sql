@@ -1,0 +1,64 @@
+-- ===================================================================
+-- Ownership and privileges.  Tables belong to tpwallet_owner (NOLOGIN);
+-- nobody else writes them except through the SECURITY DEFINER API.
+-- ===================================================================
+
+DO $own$
+DECLARE
+	r record;
+BEGIN
+	FOR r IN SELECT c.relname, c.relkind FROM pg_catalog.pg_class c
+	          WHERE c.relnamespace = 'tpwallet'::regnamespace AND c.relkind IN ('r', 'S', 'v')
+	            -- identity sequences follow their table
+	            AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d
+	                             WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+	                               AND d.deptype = 'i')
+	LOOP
+		EXECUTE format('ALTER %s tpwallet.%I OWNER TO tpwallet_owner',
+		               CASE r.relkind WHEN 'r' THEN 'TABLE' WHEN 'S' THEN 'SEQUENCE' ELSE 'VIEW' END,
+		               r.relname);
+	END LOOP;
+	FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_catalog.pg_proc p
+	          WHERE p.pronamespace = 'tpwallet'::regnamespace AND p.prosecdef
+	LOOP
+		EXECUTE format('ALTER FUNCTION %s OWNER TO tpwallet_owner', r.sig);
+	END LOOP;
+END
+$own$;
+
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA tpwallet FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA tpwallet FROM PUBLIC;
+
+-- readers: views and balances
+GRANT SELECT ON tpwallet.account_balances, tpwallet.account_details, tpwallet.entries,
+	tpwallet.entry_postings, tpwallet.hold_status, tpwallet.blocks, tpwallet.assets
+	TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.balance(text), tpwallet.balance_at(text, timestamptz, text),
+	tpwallet._account_id(text) TO tpwallet_reader;
+
+-- operators: post money
+GRANT EXECUTE ON FUNCTION
+	tpwallet.transfer(text, text, numeric, text, text, timestamptz, jsonb),
+	tpwallet.post_entry(text, jsonb, text, text, timestamptz, jsonb),
+	tpwallet.post_batch(jsonb),
+	tpwallet.hold(text, text, numeric, timestamptz, text, text, jsonb),
+	tpwallet.post_hold(bigint, numeric),
+	tpwallet.void_hold(bigint)
+	TO tpwallet_operator;
+
+-- admins: reference data, reversals, closing, sealing, maintenance
+GRANT EXECUTE ON FUNCTION
+	tpwallet.create_asset(text, int, text, text, jsonb),
+	tpwallet.create_account(text, text, text, text, boolean, jsonb),
+	tpwallet.close_account(text),
+	tpwallet.reverse_entry(bigint, text),
+	tpwallet.seal(),
+	tpwallet.fold_deltas(int),
+	tpwallet.expire_holds()
+	TO tpwallet_admin;
+
+-- auditors: everything readable, every check
+GRANT SELECT ON ALL TABLES IN SCHEMA tpwallet TO tpwallet_auditor;
+GRANT EXECUTE ON FUNCTION tpwallet.verify_ledger(), tpwallet.prove_entry(bigint),
+	tpwallet.verify_proof(jsonb), tpwallet.check_balances(), tpwallet.check_pending()
+	TO tpwallet_auditor;

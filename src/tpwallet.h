@@ -1,0 +1,31 @@
+/*
+ * tpwallet.h
+ *	  Declarations shared by every part of the tpwallet extension.
+ *
+ * The tpwallet SQLSTATE class "TW" holds domain errors; standard codes are
+ * used where they fit.  docs/errors.md lists every code.
+ */
+#ifndef TPWALLET_H
+#define TPWALLET_H
+
+#include "postgres.h"
+
+#define ERRCODE_TW_INSUFFICIENT_FUNDS	MAKE_SQLSTATE('T','W','0','0','1')
+#define ERRCODE_TW_IDEMPOTENCY_CONFLICT MAKE_SQLSTATE('T','W','0','0','2')
+#define ERRCODE_TW_ACCOUNT_CLOSED		MAKE_SQLSTATE('T','W','0','0','3')
+#define ERRCODE_TW_UNBALANCED_ENTRY		MAKE_SQLSTATE('T','W','0','0','4')
+#define ERRCODE_TW_ASSET_MISMATCH		MAKE_SQLSTATE('T','W','0','0','5')
+#define ERRCODE_TW_BOOK_MISMATCH		MAKE_SQLSTATE('T','W','0','0','6')
+#define ERRCODE_TW_HOLD_NOT_PENDING		MAKE_SQLSTATE('T','W','0','0','7')
+#define ERRCODE_TW_ALREADY_REVERSED		MAKE_SQLSTATE('T','W','0','0','8')
+#define ERRCODE_TW_APPEND_ONLY			MAKE_SQLSTATE('T','W','0','0','9')
+
+/* GUCs (tpwallet.c) */
+extern char *tpwallet_database;
+extern int	tpwallet_seal_interval_ms;
+extern int	tpwallet_seal_max_entries;
+
+/* worker.c */
+extern void tpwallet_register_workers(void);
+
+#endif							/* TPWALLET_H */
