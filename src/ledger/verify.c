@@ -148,8 +148,13 @@ static void
 start_entry(EntryCheck *c, HeapTuple tup, TupleDesc desc)
 {
 	bool		isnull;
+	int64	   *accounts = c->img.leg_account;
+	Numeric    *amounts = c->img.leg_amount;
 
+	/* keep the leg arrays across entries; reset everything else */
 	memset(&c->img, 0, sizeof(c->img));
+	c->img.leg_account = accounts;
+	c->img.leg_amount = amounts;
 	c->problem = NULL;
 	c->img.id = col_int64(tup, desc, 1, &isnull);
 	c->img.book = col_text(tup, desc, 2);
@@ -164,17 +169,10 @@ start_entry(EntryCheck *c, HeapTuple tup, TupleDesc desc)
 	c->img.metadata = DatumGetJsonbP(SPI_getbinval(tup, desc, 11, &isnull));
 	c->hash_version = DatumGetInt16(SPI_getbinval(tup, desc, 12, &isnull));
 	c->stored_hash = col_bytea(tup, desc, 13);
-	if (c->cap == 0)
-	{
-		c->cap = 16;
-		c->img.leg_account = palloc(sizeof(int64) * c->cap);
-		c->img.leg_amount = palloc(sizeof(Numeric) * c->cap);
-		c->assets = palloc(sizeof(char *) * c->cap);
-	}
 }
 
 static void
-add_leg(EntryCheck *c, HeapTuple tup, TupleDesc desc, int64 *accounts, Numeric *amounts)
+add_leg(EntryCheck *c, HeapTuple tup, TupleDesc desc)
 {
 	bool		isnull;
 	int			leg = DatumGetInt16(SPI_getbinval(tup, desc, 14, &isnull));
@@ -185,10 +183,8 @@ add_leg(EntryCheck *c, HeapTuple tup, TupleDesc desc, int64 *accounts, Numeric *
 	if (c->img.nlegs == c->cap)
 	{
 		c->cap *= 2;
-		accounts = repalloc(c->img.leg_account, sizeof(int64) * c->cap);
-		amounts = repalloc(c->img.leg_amount, sizeof(Numeric) * c->cap);
-		c->img.leg_account = accounts;
-		c->img.leg_amount = amounts;
+		c->img.leg_account = repalloc(c->img.leg_account, sizeof(int64) * c->cap);
+		c->img.leg_amount = repalloc(c->img.leg_amount, sizeof(Numeric) * c->cap);
 		c->assets = repalloc(c->assets, sizeof(char *) * c->cap);
 	}
 	if (leg != c->img.nlegs + 1 && c->problem == NULL)
@@ -214,6 +210,10 @@ verify_entries(const char *book, Finding *f)
 												 ALLOCSET_DEFAULT_SIZES);
 
 	memset(&c, 0, sizeof(c));
+	c.cap = 16;
+	c.img.leg_account = palloc(sizeof(int64) * c.cap);
+	c.img.leg_amount = palloc(sizeof(Numeric) * c.cap);
+	c.assets = palloc(sizeof(char *) * c.cap);
 	portal = SPI_cursor_open_with_args(NULL,
 									   "SELECT j.id, j.book, j.kind, j.occurred_at, j.created_at, j.created_by,"
 									   "       j.reference, j.idempotency_key, j.reverses, j.hold_id, j.metadata,"
@@ -248,7 +248,7 @@ verify_entries(const char *book, Finding *f)
 				start_entry(&c, tup, SPI_tuptable->tupdesc);
 				open = true;
 			}
-			add_leg(&c, tup, SPI_tuptable->tupdesc, c.img.leg_account, c.img.leg_amount);
+			add_leg(&c, tup, SPI_tuptable->tupdesc);
 		}
 		MemoryContextReset(rowcxt);
 	}
