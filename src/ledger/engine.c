@@ -493,15 +493,18 @@ mark_locks(LedgerCall *call)
 		{
 			LedgerAccount *a = &call->accounts[e->legs[l].acct];
 
+			a->must_be_open = true;
 			if (lowers_available(a, e->legs[l].credit ? T_CP : T_DP, true))
 				a->needs_lock = true;
 		}
 		for (int p = 0; p < e->npending; p++)
 		{
 			LedgerAccount *a = &call->accounts[e->pending[p].acct];
+			bool		reserve = amount_cmp(e->pending[p].amount, amount_zero()) > 0;
 
-			if (lowers_available(a, e->pending[p].total,
-								 amount_cmp(e->pending[p].amount, amount_zero()) > 0))
+			/* releasing a reservation is allowed on a closed account */
+			a->must_be_open |= reserve;
+			if (lowers_available(a, e->pending[p].total, reserve))
 				a->needs_lock = true;
 		}
 	}
@@ -570,7 +573,7 @@ build_idmap(LedgerCall *call)
 static void
 check_open(LedgerAccount *a, const char *status)
 {
-	if (strcmp(status, "open") != 0)
+	if (a->must_be_open && strcmp(status, "open") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_TW_ACCOUNT_CLOSED),
 				 errmsg("account \"%s\" is closed", a->code),

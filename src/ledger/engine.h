@@ -34,6 +34,7 @@ typedef struct LedgerAccount
 	bool		allow_negative;
 
 	bool		needs_lock;		/* some change may lower its available balance */
+	bool		must_be_open;	/* receives postings or new reservations */
 	bool		locked;
 	/* locked accounts: totals read under the lock (row + deltas) */
 	Numeric		base[4];

@@ -366,11 +366,23 @@ prefetch_batch_accounts(JsonbContainer *arr, int n)
 }
 
 static void
+batch_element_context(void *arg)
+{
+	errcontext("batch element %d", *(int *) arg);
+}
+
+static void
 parse_batch_element(LedgerCall *call, JsonbValue *el, int position)
 {
 	char	   *what = psprintf("batch element %d", position);
 	JsonbContainer *obj;
 	LedgerEntry *e;
+	ErrorContextCallback context;
+
+	context.callback = batch_element_context;
+	context.arg = &position;
+	context.previous = error_context_stack;
+	error_context_stack = &context;
 
 	if (!is_object(el))
 		bad_json(psprintf("%s must be an object", what), psprintf("Got %s.", jb_type_name(el)));
@@ -396,6 +408,7 @@ parse_batch_element(LedgerCall *call, JsonbValue *el, int position)
 		get_options(e, obj, what);
 	}
 	ledger_check_entry(call, e, position);
+	error_context_stack = context.previous;
 }
 
 Datum

@@ -18,7 +18,7 @@ CREATE TABLE tpwallet.assets (
 -- but the totals and the status is immutable (the C engine caches them).
 CREATE TABLE tpwallet.accounts (
 	id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	code            text NOT NULL UNIQUE CHECK (length(code) BETWEEN 1 AND 200),
+	code            text NOT NULL UNIQUE CHECK (octet_length(code) BETWEEN 1 AND 200),
 	book            text NOT NULL CHECK (book IN ('ops', 'gl')),
 	asset           text NOT NULL REFERENCES tpwallet.assets (code),
 	normal_side     text NOT NULL CHECK (normal_side IN ('debit', 'credit')),

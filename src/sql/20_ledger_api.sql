@@ -49,8 +49,8 @@ AS $$
 DECLARE
 	new_id bigint;
 BEGIN
-	IF code IS NULL OR length(code) NOT BETWEEN 1 AND 200 THEN
-		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'account code must be 1 to 200 characters long';
+	IF code IS NULL OR octet_length(code) NOT BETWEEN 1 AND 200 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'account code must be 1 to 200 bytes long';
 	END IF;
 	IF book IS NULL OR book NOT IN ('ops', 'gl') THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
@@ -332,7 +332,7 @@ BEGIN
 	  FROM tpwallet.account_details d WHERE d.account = close_account.code;
 	IF bal.balance <> 0 THEN
 		RAISE WARNING 'account "%" is closed with a balance of %', code, bal.balance
-			USING HINT = 'The balance stays on the books; it cannot move until the account is reopened by a new account.';
+			USING HINT = 'The balance stays on the books and can no longer move; move it before closing.';
 	END IF;
 	UPDATE tpwallet.accounts SET status = 'closed', closed_at = now() WHERE id = acct.id;
 	INSERT INTO tpwallet.audit_log (action, object, detail)
