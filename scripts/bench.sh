@@ -1,0 +1,355 @@
+#!/usr/bin/env bash
+# tpwallet benchmarks (`make bench`).  Every figure is printed next to a
+# baseline measured in the same run on the same cluster, and as a ratio.
+#
+#   scripts/bench.sh                  run every section
+#   TPW_BENCH_SECTIONS=ledger ...     run only these sections (space-separated)
+#
+# Sections are shell functions named bench_<section>; each records its
+# figures with `record` and its conditions with `note`; the summary and
+# .bench/results.md are built from those records.  To add a section, write
+# bench_<name> and add <name> to ALL_SECTIONS.
+#
+# Knobs (environment):
+#   TPW_CLUSTER_DIR        cluster to use (scripts/cluster.sh; started if needed)
+#   TPW_BENCH_DB           scratch database, dropped and recreated  [tpwallet_bench]
+#   TPW_BENCH_ROUNDS       repetitions of each section, to gauge noise  [2]
+#   TPW_BENCH_ACCOUNTS     customer accounts  [1000]
+#   TPW_BENCH_TRANSFERS    transfers posted via post_batch per round  [200000]
+#   TPW_BENCH_BATCH_SIZE   transfers per post_batch call  [1000]
+#   TPW_BENCH_DURATION     seconds per pgbench run  [15]
+#   TPW_BENCH_CLIENTS      clients of the concurrent pgbench runs  [8]
+#   TPW_BENCH_KEYS         1: every transfer carries an idempotency key  [1]
+#
+# Benchmarks report; tests assert: a missed target never fails this script,
+# only an error does.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BENCH_SQL="$ROOT/test/bench"
+OUT="$ROOT/.bench"
+DB=${TPW_BENCH_DB:-tpwallet_bench}
+ROUNDS=${TPW_BENCH_ROUNDS:-2}
+ACCOUNTS=${TPW_BENCH_ACCOUNTS:-1000}
+TRANSFERS=${TPW_BENCH_TRANSFERS:-200000}
+BATCH_SIZE=${TPW_BENCH_BATCH_SIZE:-1000}
+DURATION=${TPW_BENCH_DURATION:-15}
+CLIENTS=${TPW_BENCH_CLIENTS:-8}
+KEYS=${TPW_BENCH_KEYS:-1}
+ALL_SECTIONS="ledger"
+SECTIONS=${TPW_BENCH_SECTIONS:-$ALL_SECTIONS}
+
+RESULTS="$OUT/results.tsv"     # section round key label subject baseline unit target baseline_label
+NOTES="$OUT/notes.tsv"         # section key value
+LOGDIR="$OUT/log"
+ERRFILE="$OUT/errors"          # one line per error (functions may run in subshells)
+
+die() { echo "bench: $*" >&2; exit 1; }
+log() { echo "bench: $*" >&2; }
+error() { echo "bench: ERROR: $*" >&2; echo "$*" >> "$ERRFILE"; }
+
+# ---------------------------------------------------------------- plumbing
+
+start_cluster() {
+  "$ROOT/scripts/cluster.sh" start >&2
+  eval "$("$ROOT/scripts/cluster.sh" env)"
+  export PGHOST PGPORT PGUSER PGDATABASE PGDATA
+}
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" "$@"; }
+
+# Run one SQL command and print how long the server took, in milliseconds
+# (psql's \timing: round trip of that statement only, no connection setup).
+timed_ms() {
+  local out
+  out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c '\timing on' -c "$1") ||
+    die "failed: $1"
+  echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+}
+
+calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
+
+record() {  # section round key label subject baseline unit target baseline_label
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >> "$RESULTS"
+}
+
+note() {  # section key value
+  printf '%s\t%s\t%s\n' "$1" "$2" "$3" >> "$NOTES"
+}
+
+# The sealer background worker only serves tpwallet.database; the scratch
+# database gets the same three steps, each in its own transaction, every
+# tpwallet.seal_interval, so that sealing and delta folding run during the
+# benchmark just as they would in production.
+SEALER_PID=
+start_sealer() {
+  local ms
+  ms=$(q -c "SELECT setting FROM pg_settings WHERE name = 'tpwallet.seal_interval'")
+  if [ -z "$ms" ] || [ "$ms" -le 0 ]; then
+    log "tpwallet.seal_interval is 0: no sealing during the benchmark"
+    return
+  fi
+  local secs; secs=$(calc "$ms / 1000" 3)
+  touch "$OUT/sealer.on"
+  (
+    while [ -e "$OUT/sealer.on" ]; do
+      sleep "$secs"
+      t0=$(date +%s%N)
+      r=$(psql -X -q -At -d "$DB" -c "SELECT tpwallet.seal()" -c "SELECT tpwallet.fold_deltas()" \
+            -c "SELECT tpwallet.expire_holds()" 2>&1 | tr '\n' ' ') || true
+      echo "$(date +%T.%N | cut -c1-12) $(( ($(date +%s%N) - t0) / 1000000 )) ms sealed/folded/expired: $r"
+    done
+  ) >> "$LOGDIR/sealer.log" 2>&1 &
+  SEALER_PID=$!
+}
+
+stop_sealer() {
+  rm -f "$OUT/sealer.on"
+  if [ -n "$SEALER_PID" ]; then
+    kill "$SEALER_PID" 2>/dev/null || true
+    wait "$SEALER_PID" 2>/dev/null || true
+    SEALER_PID=
+  fi
+}
+
+COPY_FILE=
+cleanup() {
+  stop_sealer
+  if [ -n "$COPY_FILE" ]; then rm -f "$COPY_FILE"; fi
+}
+trap cleanup EXIT
+
+# pgbench run; prints "tps latency_ms transactions".  A failed run (a client
+# aborted: deadlock, insufficient funds, ...) is an error of the benchmark.
+run_pgbench() {  # name script clients threads
+  local name=$1 script=$2 clients=$3 threads=$4 logf="$LOGDIR/$1.log"
+  if ! pgbench -n -M prepared -T "$DURATION" -c "$clients" -j "$threads" \
+        -D naccounts="$ACCOUNTS" -D keys="$KEYS" -f "$BENCH_SQL/$script" "$DB" > "$logf" 2>&1; then
+    error "pgbench $name failed (see $logf)"
+    tail -5 "$logf" >&2
+    echo "0 0 0"
+    return
+  fi
+  local tps lat n
+  tps=$(sed -n 's/^tps = \([0-9.]*\) (without initial connection time)/\1/p' "$logf")
+  lat=$(sed -n 's/^latency average = \([0-9.]*\) ms/\1/p' "$logf")
+  n=$(sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p' "$logf")
+  echo "${tps:-0} ${lat:-0} ${n:-0}"
+}
+
+# --------------------------------------------------------------- sections
+
+# Ledger: post_batch vs COPY; single transfers vs single-row INSERT; bytes.
+bench_ledger() {
+  local round=$1
+  local tag="r$round-$(date +%s)"
+  local nbatches=$(( (TRANSFERS + BATCH_SIZE - 1) / BATCH_SIZE ))
+  local transfers=$(( nbatches * BATCH_SIZE ))
+  local rows=$(( 2 * transfers ))
+  local with_keys=false; [ "$KEYS" = 1 ] && with_keys=true
+
+  if [ "$round" = 1 ]; then
+    note ledger "accounts" "$ACCOUNTS customer accounts (credit-normal, no overdraft, each funded 1,000,000.00) + 1 hot account 'merchant'"
+    note ledger "amounts" "0.01 to 1.00 USD (2 decimals), uniformly random"
+    note ledger "idempotency keys" "$( [ "$KEYS" = 1 ] && echo "a unique key on every transfer" || echo "none")"
+    note ledger "post_batch" "$transfers transfers (= $rows postings) per round in $nbatches batches of $BATCH_SIZE; batch JSON pre-built in bench.batches; CALL bench.post_batches(): one post_batch per transaction (COMMIT per batch); debit and credit accounts uniformly random (distinct)"
+    note ledger "COPY baseline" "COPY bench.bare_postings FROM a server-side file of $rows rows (text format, generated beforehand); table shaped like tpwallet.postings, no indexes, logged"
+    note ledger "pgbench" "-n -M prepared -T $DURATION; 1 client (-j 1) and $CLIENTS clients (-j 2)"
+    note ledger "random accounts" "transfer(u_a, u_b): a, b uniformly random, distinct"
+    note ledger "hot account" "transfer(u_a, 'merchant'): a uniformly random, all credits to one account"
+    note ledger "INSERT baseline" "INSERT INTO bench.bare_insert VALUES (...) - one row per transaction, no indexes, same pgbench settings"
+    note ledger "timing" "server time of each statement (psql \\timing); CHECKPOINT before every timed run"
+    note ledger "sealing" "seal(), fold_deltas(), expire_holds() every tpwallet.seal_interval during the whole run (as the sealer worker does)"
+  fi
+
+  # --- 1. post_batch vs COPY ---
+  log "ledger round $round: building $nbatches batches of $BATCH_SIZE transfers"
+  q -c "SELECT bench.build_batches($nbatches, $BATCH_SIZE, $ACCOUNTS, 'b$tag', $with_keys)" >/dev/null
+  q -c "COPY (SELECT k / 2 + 1, k % 2 + 1, 1 + floor(random() * $ACCOUNTS)::int,
+                     CASE WHEN k % 2 = 0 THEN 1 ELSE -1 END * (1 + floor(random() * 100)::int) * 0.01,
+                     now()
+                FROM generate_series(0, $rows - 1) AS k)
+          TO '$COPY_FILE'"
+  q -c "TRUNCATE bench.bare_postings" -c "CHECKPOINT"
+  log "ledger round $round: COPY $rows rows"
+  local copy_ms; copy_ms=$(timed_ms "COPY bench.bare_postings FROM '$COPY_FILE'")
+  local bare_bytes; bare_bytes=$(q -c "SELECT pg_total_relation_size('bench.bare_postings')")
+
+  local before; before=$(q -F' ' -c "SELECT * FROM bench.ledger_size()")
+  q -c "CHECKPOINT"
+  log "ledger round $round: post_batch $transfers transfers"
+  local batch_ms; batch_ms=$(timed_ms "CALL bench.post_batches()")
+  local after; after=$(q -F' ' -c "SELECT * FROM bench.ledger_size()")
+
+  local batch_rate copy_rate
+  batch_rate=$(calc "$rows / ($batch_ms / 1000)" 0)
+  copy_rate=$(calc "$rows / ($copy_ms / 1000)" 0)
+  record ledger "$round" batch_rate "post_batch (batch $BATCH_SIZE), postings/s" "$batch_rate" "$copy_rate" "postings/s" 0.50 "COPY"
+  record_bytes "$round" batch "$before" "$after" "$bare_bytes" "$rows"
+
+  # --- 2. single transfers vs single-row INSERT ---
+  before=$(q -F' ' -c "SELECT * FROM bench.ledger_size()")
+  local runs=(
+    "insert_1c insert_bare.pgbench 1 1"
+    "transfer_1c transfer_random.pgbench 1 1"
+    "insert_${CLIENTS}c insert_bare.pgbench $CLIENTS 2"
+    "transfer_${CLIENTS}c transfer_random.pgbench $CLIENTS 2"
+    "insert_${CLIENTS}c_b insert_bare.pgbench $CLIENTS 2"
+    "hot_${CLIENTS}c transfer_hot.pgbench $CLIENTS 2"
+  )
+  declare -A tps lat
+  local r name script c j
+  for r in "${runs[@]}"; do
+    read -r name script c j <<< "$r"
+    q -c "CHECKPOINT"
+    log "ledger round $round: pgbench $name (${DURATION}s)"
+    read -r "tps[$name]" "lat[$name]" _ <<< "$(run_pgbench "r$round-$name" "$script" "$c" "$j")"
+  done
+  after=$(q -F' ' -c "SELECT * FROM bench.ledger_size()")
+  local bare_ins_rows bare_ins_bytes
+  read -r bare_ins_rows bare_ins_bytes <<< "$(q -F' ' -c "SELECT count(*), pg_total_relation_size('bench.bare_insert') FROM bench.bare_insert")"
+
+  record ledger "$round" single_1c "transfer, 1 client, random accts, tps" "${tps[transfer_1c]}" "${tps[insert_1c]}" "tps" 0.60 "INSERT"
+  record ledger "$round" single_nc "transfer, $CLIENTS clients, random accts, tps" "${tps[transfer_${CLIENTS}c]}" "${tps[insert_${CLIENTS}c]}" "tps" 0.60 "INSERT"
+  record ledger "$round" hot_nc "transfer, $CLIENTS clients, hot account, tps" "${tps[hot_${CLIENTS}c]}" "${tps[insert_${CLIENTS}c_b]}" "tps" 0.25 "INSERT"
+  record ledger "$round" lat_1c "  latency, 1 client, ms" "${lat[transfer_1c]}" "${lat[insert_1c]}" "ms" "" "INSERT"
+  record ledger "$round" lat_nc "  latency, $CLIENTS clients, random, ms" "${lat[transfer_${CLIENTS}c]}" "${lat[insert_${CLIENTS}c]}" "ms" "" "INSERT"
+  record ledger "$round" lat_hot "  latency, $CLIENTS clients, hot, ms" "${lat[hot_${CLIENTS}c]}" "${lat[insert_${CLIENTS}c_b]}" "ms" "" "INSERT"
+  record_bytes "$round" single "$before" "$after" "$bare_ins_bytes" "$bare_ins_rows"
+}
+
+# Bytes per transfer of a part, from pg_total_relation_size before/after.
+# The baseline is the bare table's bytes per row times 2 (two postings).
+record_bytes() {  # round part "core sealing accounts entries"(before) (after) bare_bytes bare_rows
+  local round=$1 part=$2 bare_bytes=$5 bare_rows=$6
+  local c0 s0 a0 e0 c1 s1 a1 e1
+  read -r c0 s0 a0 e0 <<< "$3"
+  read -r c1 s1 a1 e1 <<< "$4"
+  local n=$(( e1 - e0 ))
+  [ "$n" -gt 0 ] || { error "no journal entries written in part $part"; return; }
+  local base=""
+  [ "${bare_rows:-0}" -gt 0 ] && base=$(calc "2 * $bare_bytes / $bare_rows" 1)
+  record ledger "$round" "bytes_$part" "bytes/transfer, $part: ledger tables" \
+    "$(calc "($c1 - $c0) / $n" 1)" "$base" "bytes" "" "2 bare rows"
+  record ledger "$round" "bytes_seal_$part" "bytes/transfer, $part: + seal tables" \
+    "$(calc "($c1 - $c0 + $s1 - $s0) / $n" 1)" "$base" "bytes" "" "2 bare rows"
+  record ledger "$round" "entries_$part" "transfers measured, $part" "$n" "" "entries" "" ""
+}
+
+# ---------------------------------------------------------------- summary
+
+conditions() {
+  local s; s=$(q -F'|' -c "
+    SELECT name, current_setting(name) FROM unnest(ARRAY[
+      'server_version', 'shared_buffers', 'synchronous_commit', 'fsync', 'full_page_writes',
+      'wal_level', 'wal_sync_method', 'wal_buffers', 'wal_compression', 'wal_writer_delay',
+      'commit_delay', 'max_wal_size', 'checkpoint_timeout', 'data_checksums', 'work_mem',
+      'max_connections', 'tpwallet.seal_interval', 'tpwallet.seal_max_entries']) AS name")
+  echo "| Condition | Value |"
+  echo "|---|---|"
+  echo "| date | $(date -u '+%Y-%m-%d %H:%M:%S UTC') |"
+  echo "| machine | $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), $(uname -sr) |"
+  echo "| load average at end | $(cut -d' ' -f1-3 /proc/loadavg) |"
+  echo "| tpwallet | commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(GIT_OPTIONAL_LOCKS=0 git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] && echo ' + uncommitted changes') |"
+  echo "| database | $DB on $PGHOST port $PGPORT (recreated for the run) |"
+  echo "| rounds | $ROUNDS (figures below: mean; ratio range over rounds) |"
+  echo "$s" | while IFS='|' read -r k v; do echo "| $k | $v |"; done
+  awk -F'\t' '{ printf "| %s: %s | %s |\n", $1, $2, $3 }' "$NOTES"
+}
+
+# Mean over rounds of subject and baseline, ratio of the means, ratio range.
+summary_rows() {
+  awk -F'\t' '
+    { k = $1 SUBSEP $3
+      if (!(k in seen)) { seen[k] = 1; order[++n] = k; label[k] = $4; unit[k] = $7; target[k] = $8; blabel[k] = $9 }
+      cnt[k]++; sub_[k] += $5
+      if ($6 != "") { bcnt[k]++; base[k] += $6; if ($6 > 0) { r = $5 / $6; if (!(k in rmin) || r < rmin[k]) rmin[k] = r; if (!(k in rmax) || r > rmax[k]) rmax[k] = r } }
+      rounds[k] = rounds[k] (rounds[k] == "" ? "" : " / ") fmt($5 + 0) }
+    END {
+      for (i = 1; i <= n; i++) {
+        k = order[i]; s = sub_[k] / cnt[k]
+        b = (k in bcnt) ? base[k] / bcnt[k] : ""
+        ratio = (b != "" && b > 0) ? sprintf("%.3f", s / b) : "-"
+        range = (k in rmin) ? sprintf("%.3f-%.3f", rmin[k], rmax[k]) : "-"
+        met = "-"
+        if (target[k] != "" && ratio != "-") met = (s / b >= target[k]) ? "yes" : "NO"
+        printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", label[k], fmt(s), (b == "" ? "-" : fmt(b) " " blabel[k]), unit[k], ratio, range, (target[k] == "" ? "-" : ">= " target[k]), met, rounds[k]
+      }
+    }
+    function fmt(x) { return (x >= 100) ? sprintf("%.0f", x) : sprintf("%.2f", x) }' "$RESULTS"
+}
+
+print_summary() {
+  echo
+  echo "=========================== tpwallet bench summary ($(date -u '+%F %T UTC')) ==========================="
+  summary_rows | awk -F'\t' '
+    BEGIN { printf "%-42s %10s %18s %7s %13s %8s %4s\n", "measurement", "tpwallet", "baseline", "ratio", "ratio range", "target", "met"
+            printf "%s\n", "---------------------------------------------------------------------------------------------------------" }
+    { printf "%-42s %10s %18s %7s %13s %8s %4s\n", $1, $2, $3, $5, $6, $7, $8 }'
+  echo "per round (round 1 / round 2 / ...), tpwallet figure:"
+  summary_rows | awk -F'\t' '{ printf "  %-42s %s\n", $1, $9 }'
+  echo "bytes rows: baseline = 2 x bytes/row of the bare table (for reading only, no target)."
+  echo "conditions: $ACCOUNTS accounts, batch $BATCH_SIZE, $CLIENTS clients, ${DURATION}s per pgbench run, $ROUNDS round(s)," \
+       "idempotency keys $( [ "$KEYS" = 1 ] && echo on || echo off), synchronous_commit=$(q -c 'SHOW synchronous_commit')," \
+       "fsync=$(q -c 'SHOW fsync'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "details: $OUT/results.md"
+}
+
+write_markdown() {
+  {
+    echo "# tpwallet benchmark results"
+    echo
+    echo "Generated by \`make bench\` (scripts/bench.sh).  Each figure is compared with a baseline"
+    echo "measured in the same run on the same cluster.  Preliminary if the machine was shared."
+    echo
+    echo "## Results"
+    echo
+    echo "| Measurement | tpwallet | Baseline | Unit | Ratio | Ratio range | Target | Met | Per round |"
+    echo "|---|---:|---:|---|---:|---|---|---|---|"
+    summary_rows | awk -F'\t' '{ printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }'
+    echo
+    echo "## Conditions"
+    echo
+    conditions
+    echo
+    echo "Raw records: \`.bench/results.tsv\`; pgbench output and the sealer log: \`.bench/log/\`."
+  } > "$OUT/results.md"
+}
+
+# ------------------------------------------------------------------- main
+
+main() {
+  mkdir -p "$OUT" "$LOGDIR"
+  : > "$RESULTS"; : > "$NOTES"; : > "$ERRFILE"; : > "$LOGDIR/sealer.log"
+  command -v pgbench >/dev/null || die "pgbench not found (postgresql-client-15; run scripts/setup.sh)"
+  start_cluster
+
+  local worker_db
+  worker_db=$(psql -X -At -d postgres -c "SELECT current_setting('tpwallet.database', true)")
+  [ "$DB" != "$worker_db" ] || die "TPW_BENCH_DB must not be tpwallet.database ($worker_db): it is dropped and recreated"
+  log "recreating database $DB"
+  psql -X -q -v ON_ERROR_STOP=1 -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB" >/dev/null
+  psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -v accounts="$ACCOUNTS" -f "$BENCH_SQL/setup.sql" >/dev/null
+  # Server-side file for the COPY baseline, inside the data directory.
+  COPY_FILE="$(q -c 'SHOW data_directory')/tpw_bench_postings.copy"
+
+  start_sealer
+  local s round
+  for round in $(seq 1 "$ROUNDS"); do
+    for s in $SECTIONS; do
+      declare -F "bench_$s" >/dev/null || die "unknown section $s (have: $ALL_SECTIONS)"
+      "bench_$s" "$round"
+    done
+  done
+  stop_sealer
+
+  write_markdown
+  print_summary
+  if [ -s "$ERRFILE" ]; then
+    log "$(wc -l < "$ERRFILE") error(s) during the benchmark:"
+    sed 's/^/  /' "$ERRFILE" >&2
+    exit 1
+  fi
+}
+
+main "$@"
