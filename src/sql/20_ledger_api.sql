@@ -183,10 +183,11 @@ $$;
 
 CREATE VIEW tpwallet.account_totals AS
 SELECT a.id, a.code, a.book, a.asset, a.normal_side, a.allow_negative, a.status,
-       a.debits_posted + coalesce(d.dp, 0) AS debits_posted,
-       a.credits_posted + coalesce(d.cp, 0) AS credits_posted,
-       a.debits_pending + coalesce(d.dpe, 0) AS debits_pending,
-       a.credits_pending + coalesce(d.cpe, 0) AS credits_pending
+       -- trim_scale: every amount shows at its minimal exact scale
+       trim_scale(a.debits_posted + coalesce(d.dp, 0)) AS debits_posted,
+       trim_scale(a.credits_posted + coalesce(d.cp, 0)) AS credits_posted,
+       trim_scale(a.debits_pending + coalesce(d.dpe, 0)) AS debits_pending,
+       trim_scale(a.credits_pending + coalesce(d.cpe, 0)) AS credits_pending
   FROM tpwallet.accounts a
   LEFT JOIN (SELECT account_id, sum(debits_posted) AS dp, sum(credits_posted) AS cp,
                     sum(debits_pending) AS dpe, sum(credits_pending) AS cpe
