@@ -196,19 +196,19 @@ SELECT a.id, a.code, a.book, a.asset, a.normal_side, a.allow_negative, a.status,
 CREATE VIEW tpwallet.account_balances AS
 SELECT t.code AS account, t.book, t.asset,
        t.debits_posted, t.credits_posted, t.debits_pending, t.credits_pending,
-       CASE WHEN t.normal_side = 'debit' THEN t.debits_posted - t.credits_posted
-            ELSE t.credits_posted - t.debits_posted END AS balance
+       trim_scale(CASE WHEN t.normal_side = 'debit' THEN t.debits_posted - t.credits_posted
+                       ELSE t.credits_posted - t.debits_posted END) AS balance
   FROM tpwallet.account_totals t;
 
 -- Balance, pending and available balance with the account's attributes.
 CREATE VIEW tpwallet.account_details AS
 SELECT t.code AS account, t.book, t.asset, t.normal_side, t.allow_negative, t.status,
-       CASE WHEN t.normal_side = 'debit' THEN t.debits_posted - t.credits_posted
-            ELSE t.credits_posted - t.debits_posted END AS balance,
+       trim_scale(CASE WHEN t.normal_side = 'debit' THEN t.debits_posted - t.credits_posted
+                       ELSE t.credits_posted - t.debits_posted END) AS balance,
        CASE WHEN t.normal_side = 'debit' THEN t.credits_pending ELSE t.debits_pending END AS pending_out,
        CASE WHEN t.normal_side = 'debit' THEN t.debits_pending ELSE t.credits_pending END AS pending_in,
-       CASE WHEN t.normal_side = 'debit' THEN t.debits_posted - t.credits_posted - t.credits_pending
-            ELSE t.credits_posted - t.debits_posted - t.debits_pending END AS available
+       trim_scale(CASE WHEN t.normal_side = 'debit' THEN t.debits_posted - t.credits_posted - t.credits_pending
+                       ELSE t.credits_posted - t.debits_posted - t.debits_pending END) AS available
   FROM tpwallet.account_totals t;
 
 CREATE FUNCTION tpwallet._account_id(account text, OUT id bigint, OUT debit_normal boolean)
@@ -264,7 +264,7 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '22023',
 			MESSAGE = format('basis must be ''business'' or ''system'', not %L', basis);
 	END IF;
-	RETURN CASE WHEN acct.debit_normal THEN net ELSE -net END;
+	RETURN trim_scale(CASE WHEN acct.debit_normal THEN net ELSE -net END);
 END
 $$;
 
