@@ -14,7 +14,31 @@ SELECT tpwallet.balance_at('erin:USD', '2000-01-01', 'system') AS before_anythin
 SELECT test.err($$SELECT tpwallet.balance_at('erin:USD', now(), 'wall')$$);
 SELECT test.err($$SELECT tpwallet.balance_at('nobody', now())$$);
 
--- deltas fold into the account rows without changing any balance
+-- A busy account takes deltas instead of waiting: another session holds erin's row.
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT dblink_connect('locker', format('dbname=%s port=%s host=%s', current_database(),
+       current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
+SELECT dblink_exec('locker', 'BEGIN');
+SELECT * FROM dblink('locker', $$SELECT code FROM tpwallet.accounts WHERE code = 'erin:USD' FOR NO KEY UPDATE$$) AS t(code text);
+SELECT tpwallet.transfer('world:USD', 'erin:USD', 7) > 0 AS credited_while_busy;
+SELECT tpwallet.transfer('world:USD', 'erin:USD', 8) > 0 AS credited_while_busy;
+SELECT count(*) AS deltas FROM tpwallet.account_deltas d JOIN tpwallet.accounts a ON a.id = d.account_id WHERE a.code = 'erin:USD';
+SELECT tpwallet.balance('erin:USD') AS erin_with_deltas;
+SELECT dblink_exec('locker', 'COMMIT');
+SELECT dblink_disconnect('locker');
+-- debiting erin folds her deltas into the row under its lock
+SELECT tpwallet.transfer('erin:USD', 'world:USD', 1) > 0 AS debited;
+SELECT count(*) AS deltas_after_debit FROM tpwallet.account_deltas d JOIN tpwallet.accounts a ON a.id = d.account_id WHERE a.code = 'erin:USD';
+SELECT tpwallet.balance('erin:USD') AS erin_after;
+
+-- the worker's fold moves remaining deltas into the rows without changing any balance
+SELECT dblink_connect('locker', format('dbname=%s port=%s host=%s', current_database(),
+       current_setting('port'), split_part(current_setting('unix_socket_directories'), ',', 1)));
+SELECT dblink_exec('locker', 'BEGIN');
+SELECT * FROM dblink('locker', $$SELECT code FROM tpwallet.accounts WHERE code = 'fees:USD' FOR NO KEY UPDATE$$) AS t(code text);
+SELECT tpwallet.transfer('erin:USD', 'fees:USD', 2) > 0 AS fee_while_busy;
+SELECT dblink_exec('locker', 'COMMIT');
+SELECT dblink_disconnect('locker');
 SELECT string_agg(account || '=' || balance, ',' ORDER BY account) AS balances_before FROM tpwallet.account_balances \gset
 SELECT count(*) > 0 AS has_deltas FROM tpwallet.account_deltas;
 SELECT tpwallet.fold_deltas() > 0 AS folded;

@@ -69,8 +69,12 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		account_cache_reset();
 }
 
-static void
-ensure_cache(void)
+/*
+ * Called once per engine call: drop the cache if the accounts table is not
+ * the one it was filled from (the extension was dropped and created again).
+ */
+void
+account_cache_validate(void)
 {
 	Oid			nsp = get_namespace_oid("tpwallet", false);
 	Oid			relid = get_relname_relid("accounts", nsp);
@@ -125,7 +129,8 @@ account_prefetch(char **codes, int ncodes)
 	Oid			argtypes[1] = {TEXTARRAYOID};
 	Datum		args[1];
 
-	ensure_cache();
+	if (account_cache == NULL)
+		account_cache_validate();
 	elems = palloc(sizeof(Datum) * Max(ncodes, 1));
 	for (int i = 0; i < ncodes; i++)
 	{
@@ -156,7 +161,8 @@ account_info(const char *code)
 {
 	CacheEntry *ce = NULL;
 
-	ensure_cache();
+	if (account_cache == NULL)
+		account_cache_validate();
 	if (strlen(code) < ACCOUNT_CODE_KEYLEN)
 	{
 		ce = hash_search(account_cache, code, HASH_FIND, NULL);

@@ -21,6 +21,8 @@ typedef struct AccountInfo
 extern void account_prefetch(char **codes, int ncodes);
 /* The attributes of one account, or an error naming the unknown code. */
 extern const AccountInfo *account_info(const char *code);
+/* Check the cache still belongs to this database's accounts table (once per call). */
+extern void account_cache_validate(void);
 /* Forget everything (an account row vanished: its creation rolled back). */
 extern void account_cache_reset(void);
 

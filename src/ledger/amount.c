@@ -8,11 +8,21 @@
 
 #include "fmgr.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 
 Numeric
 amount_zero(void)
 {
-	return int64_to_numeric(0);
+	static Numeric zero = NULL;
+
+	if (zero == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		zero = int64_to_numeric(0);
+		MemoryContextSwitchTo(old);
+	}
+	return zero;
 }
 
 Numeric

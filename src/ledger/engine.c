@@ -21,6 +21,7 @@
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 static SPIPlanPtr claim_plan = NULL;
@@ -59,17 +60,50 @@ ledger_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 	return *slot;
 }
 
-int64
-ledger_next_id(const char *seqname)
+static Oid
+sequence_oid(const char *seqname)
+{
+	return get_relname_relid(seqname, get_namespace_oid("tpwallet", false));
+}
+
+static int64
+next_id(Oid seq)
 {
 	/*
 	 * The sealer's floor (seal.c) relies on every id being drawn after its
 	 * transaction has an xid, so assign it first.
 	 */
 	(void) GetTopTransactionId();
-	return nextval_internal(get_relname_relid(seqname,
-											  get_namespace_oid("tpwallet", false)),
-							false);
+	return nextval_internal(seq, false);
+}
+
+int64
+ledger_next_id(const char *seqname)
+{
+	return next_id(sequence_oid(seqname));
+}
+
+/* The metadata of an entry given none: one shared empty object. */
+static Jsonb *
+empty_object(void)
+{
+	static Jsonb *empty = NULL;
+
+	if (empty == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+		empty = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+		MemoryContextSwitchTo(old);
+	}
+	return empty;
+}
+
+/* " (batch element N)" for error messages; evaluated only when one is raised. */
+static const char *
+where_of(int position)
+{
+	return position > 0 ? psprintf(" (batch element %d)", position) : "";
 }
 
 static Datum
@@ -94,15 +128,12 @@ LedgerCall *
 ledger_call_begin(void)
 {
 	LedgerCall *call = palloc0(sizeof(LedgerCall));
-	HASHCTL		ctl;
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	ctl.keysize = sizeof(((CodeIndex *) 0)->code);
-	ctl.entrysize = sizeof(CodeIndex);
-	ctl.hcxt = CurrentMemoryContext;
-	call->by_code = hash_create("tpwallet call accounts", 64, &ctl,
-								HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	account_cache_validate();
+	call->journal_seq = sequence_oid("journal_id_seq");
+	call->hold_seq = sequence_oid("hold_id_seq");
 	call->maxaccounts = 16;
 	call->accounts = palloc(sizeof(LedgerAccount) * call->maxaccounts);
 	call->maxentries = 16;
@@ -118,22 +149,60 @@ ledger_call_end(LedgerCall *call)
 	SPI_finish();
 }
 
+/* Index of a code among the call's accounts, or -1; a hash once there are many. */
+static int
+find_in_call(LedgerCall *call, const char *code)
+{
+	if (call->by_code == NULL)
+	{
+		for (int i = 0; i < call->naccounts; i++)
+			if (strcmp(call->accounts[i].code, code) == 0)
+				return i;
+		return -1;
+	}
+	else
+	{
+		CodeIndex  *ci = hash_search(call->by_code, code, HASH_FIND, NULL);
+
+		return ci ? ci->index : -1;
+	}
+}
+
+static void
+remember_in_call(LedgerCall *call, const char *code, int index)
+{
+	if (call->by_code == NULL && call->naccounts >= 16)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(((CodeIndex *) 0)->code);
+		ctl.entrysize = sizeof(CodeIndex);
+		ctl.hcxt = CurrentMemoryContext;
+		call->by_code = hash_create("tpwallet call accounts", 256, &ctl,
+									HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+		for (int i = 0; i < call->naccounts; i++)
+			((CodeIndex *) hash_search(call->by_code, call->accounts[i].code,
+									   HASH_ENTER, NULL))->index = i;
+	}
+	if (call->by_code)
+		((CodeIndex *) hash_search(call->by_code, code, HASH_ENTER, NULL))->index = index;
+}
+
 int
 ledger_account(LedgerCall *call, const char *code)
 {
-	CodeIndex  *ci;
-	bool		found;
 	const AccountInfo *info;
 	LedgerAccount *a;
+	int			index;
 
 	if (strlen(code) > 200)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("account \"%.40s...\" does not exist", code),
 				 errdetail("Account codes are at most 200 bytes long.")));
-	ci = hash_search(call->by_code, code, HASH_ENTER, &found);
-	if (found)
-		return ci->index;
+	index = find_in_call(call, code);
+	if (index >= 0)
+		return index;
 
 	info = account_info(code);	/* errors on an unknown code */
 	if (call->naccounts == call->maxaccounts)
@@ -150,13 +219,8 @@ ledger_account(LedgerCall *call, const char *code)
 	a->decimals = info->decimals;
 	a->debit_normal = info->debit_normal;
 	a->allow_negative = info->allow_negative;
-	for (int t = 0; t < 4; t++)
-	{
-		a->base[t] = NULL;
-		a->change[t] = NULL;
-	}
-	ci->index = call->naccounts++;
-	return ci->index;
+	remember_in_call(call, a->code, call->naccounts);
+	return call->naccounts++;
 }
 
 LedgerEntry *
@@ -195,7 +259,7 @@ ledger_add_leg(LedgerCall *call, LedgerEntry *e, int acct, bool credit, Numeric 
 /* ---------- validation of one entry (before anything is locked) ---------- */
 
 static void
-check_book(LedgerCall *call, LedgerEntry *e, const char *where)
+check_book(LedgerCall *call, LedgerEntry *e, int position)
 {
 	for (int i = 0; i < e->nlegs; i++)
 	{
@@ -207,7 +271,7 @@ check_book(LedgerCall *call, LedgerEntry *e, const char *where)
 			ereport(ERROR,
 					(errcode(ERRCODE_TW_BOOK_MISMATCH),
 					 errmsg("account \"%s\" is in book %s, not %s%s", a->code, a->book,
-							e->book, where),
+							e->book, where_of(position)),
 					 errdetail("Every posting of an entry must be in the entry's book."),
 					 errhint("Post to the other book in a separate entry.")));
 	}
@@ -215,9 +279,12 @@ check_book(LedgerCall *call, LedgerEntry *e, const char *where)
 
 /* Per asset, debits must equal credits. */
 static void
-check_balanced(LedgerCall *call, LedgerEntry *e, const char *where)
+check_balanced(LedgerCall *call, LedgerEntry *e, int position)
 {
-	bool	   *done = palloc0(sizeof(bool) * Max(e->nlegs, 1));
+	bool		done_local[8];
+	bool	   *done = e->nlegs <= 8 ? done_local : palloc(sizeof(bool) * e->nlegs);
+
+	memset(done, 0, sizeof(bool) * Max(e->nlegs, 1));
 
 	for (int i = 0; i < e->nlegs; i++)
 	{
@@ -240,12 +307,11 @@ check_balanced(LedgerCall *call, LedgerEntry *e, const char *where)
 		if (amount_cmp(dr, cr) != 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_TW_UNBALANCED_ENTRY),
-					 errmsg("entry is not balanced in %s%s", asset, where),
+					 errmsg("entry is not balanced in %s%s", asset, where_of(position)),
 					 errdetail("Debits total %s and credits total %s.",
 							   amount_text(dr), amount_text(cr)),
 					 errhint("Every entry must have equal debits and credits in each asset.")));
 	}
-	pfree(done);
 }
 
 /* The request's fingerprint, for idempotency: everything the caller said. */
@@ -283,28 +349,27 @@ hash_request(LedgerCall *call, LedgerEntry *e, const char *extra)
 void
 ledger_check_entry(LedgerCall *call, LedgerEntry *e, int position)
 {
-	const char *where = position > 0 ? psprintf(" (batch element %d)", position) : "";
 	char	   *extra = NULL;
 
 	if (e->writes_journal && e->nlegs < 2)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an entry needs at least two postings%s", where)));
-	check_book(call, e, where);
+				 errmsg("an entry needs at least two postings%s", where_of(position))));
+	check_book(call, e, position);
 	if (e->nlegs > 0)
-		check_balanced(call, e, where);
+		check_balanced(call, e, position);
 	if (e->occurred_given && TIMESTAMP_NOT_FINITE(e->occurred_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("occurred_at must be a finite time%s", where)));
+				 errmsg("occurred_at must be a finite time%s", where_of(position))));
 	if (!e->occurred_given)
 		e->occurred_at = call->now;
 	if (e->metadata == NULL)
-		e->metadata = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
+		e->metadata = empty_object();
 	else if (!JB_ROOT_IS_OBJECT(e->metadata) || JB_ROOT_IS_SCALAR(e->metadata))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("metadata must be a JSON object%s", where)));
+				 errmsg("metadata must be a JSON object%s", where_of(position))));
 	for (int i = 0; i < e->npending; i++)
 		extra = psprintf("%s|%d:%d:%s", extra ? extra : "", e->pending[i].acct,
 						 e->pending[i].total, amount_text(e->pending[i].amount));
@@ -313,7 +378,7 @@ ledger_check_entry(LedgerCall *call, LedgerEntry *e, int position)
 		if (e->idempotency_key[0] == '\0' || strlen(e->idempotency_key) > 200)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("idempotency key must be 1 to 200 bytes long%s", where)));
+					 errmsg("idempotency key must be 1 to 200 bytes long%s", where_of(position))));
 		hash_request(call, e, extra);
 	}
 }
@@ -367,6 +432,13 @@ dedupe_keys_in_call(LedgerCall *call)
 	}
 }
 
+static int
+cmp_entry_key(const void *a, const void *b)
+{
+	return strcmp((*(LedgerEntry *const *) a)->idempotency_key,
+				  (*(LedgerEntry *const *) b)->idempotency_key);
+}
+
 /*
  * Insert every key; a key that is already there (committed by an earlier
  * call, or by a concurrent one we waited for) replays its original result.
@@ -384,13 +456,22 @@ claim_keys(LedgerCall *call)
 	HASHCTL		ctl;
 	HTAB	   *inserted;
 
+	LedgerEntry **keyed = palloc(sizeof(LedgerEntry *) * call->nentries);
+	int			nkeyed = 0;
+
+	/*
+	 * Claim keys in key order, so that two batches sharing keys wait for
+	 * each other instead of deadlocking.
+	 */
 	for (int i = 0; i < call->nentries; i++)
+		if (call->entries[i]->idempotency_key && !call->entries[i]->replay)
+			keyed[nkeyed++] = call->entries[i];
+	qsort(keyed, nkeyed, sizeof(LedgerEntry *), cmp_entry_key);
+	for (int i = 0; i < nkeyed; i++)
 	{
-		LedgerEntry *e = call->entries[i];
+		LedgerEntry *e = keyed[i];
 		bytea	   *h;
 
-		if (e->idempotency_key == NULL || e->replay)
-			continue;
 		h = palloc(VARHDRSZ + SHA256_LEN);
 		SET_VARSIZE(h, VARHDRSZ + SHA256_LEN);
 		memcpy(VARDATA(h), e->request_hash, SHA256_LEN);
@@ -597,75 +678,133 @@ vanished(void)
 			 errhint("Its creation was rolled back; create it again.")));
 }
 
-static void
-lock_accounts(LedgerCall *call, IdMap *map)
+static SPIPlanPtr trylock_plan = NULL;
+
+/* The call's account for a returned row's id (column 1). */
+static LedgerAccount *
+row_account(LedgerCall *call, IdMap *map, HeapTuple tup, TupleDesc desc)
 {
-	Datum	   *lock_ids = palloc(sizeof(Datum) * Max(call->naccounts, 1));
-	Datum	   *share_ids = palloc(sizeof(Datum) * Max(call->naccounts, 1));
-	int			nlock = 0,
-				nshare = 0;
+	bool		isnull;
+
+	return &call->accounts[idmap_find(map, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)))];
+}
+
+static void
+read_locked_rows(LedgerCall *call, IdMap *map, bool keep_base)
+{
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		LedgerAccount *a = row_account(call, map, tup, desc);
+
+		check_open(a, TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)));
+		if (keep_base)
+			for (int t = 0; t < 4; t++)
+				a->base[t] = DatumGetNumeric(SPI_getbinval(tup, desc, 3 + t, &isnull));
+		a->locked = true;
+	}
+}
+
+/*
+ * Consume the deltas of every row-locked account: they are added to the
+ * row together with this call's changes.  Run after the locks, in a new
+ * statement: a delta that committed before is seen, one still in flight
+ * stays for later, and nobody else can fold these accounts meanwhile (the
+ * worker's fold takes the same row locks).
+ */
+static void
+fold_locked_deltas(LedgerCall *call, IdMap *map, Datum *ids, int n)
+{
 	Oid			argtypes[1] = {INT8ARRAYOID};
 	Datum		args[1];
 
-	for (int i = 0; i < call->naccounts; i++)
+	if (n == 0)
+		return;
+	args[0] = array_of(ids, NULL, n, INT8OID);
+	ledger_plan(&deltas_plan,
+				"DELETE FROM tpwallet.account_deltas WHERE account_id = ANY ($1)"
+				" RETURNING account_id, debits_posted, credits_posted, debits_pending, credits_pending",
+				1, argtypes);
+	if (SPI_execute_plan(deltas_plan, args, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
+		elog(ERROR, "account delta fold failed");
+	for (uint64 r = 0; r < SPI_processed; r++)
 	{
-		if (call->accounts[i].needs_lock)
-			lock_ids[nlock++] = Int64GetDatum(call->accounts[i].id);
-		else
-			share_ids[nshare++] = Int64GetDatum(call->accounts[i].id);
-	}
+		HeapTuple	tup = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		LedgerAccount *a = row_account(call, map, tup, desc);
 
-	if (nlock > 0)
+		for (int t = 0; t < 4; t++)
+		{
+			Numeric		v = DatumGetNumeric(SPI_getbinval(tup, desc, 2 + t, &isnull));
+
+			a->folded[t] = a->folded[t] ? amount_add(a->folded[t], v) : v;
+			if (a->needs_lock)
+				a->base[t] = amount_add(a->base[t], v);
+		}
+	}
+}
+
+static void
+lock_accounts(LedgerCall *call, IdMap *map)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * Max(call->naccounts, 1));
+	int			nwait = 0,
+				ntry = 0,
+				nshare = 0,
+				nlocked = 0;
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		args[1];
+
+	/* 1. wait for the rows whose balance we must check, in id order */
+	for (int i = 0; i < call->naccounts; i++)
+		if (call->accounts[i].needs_lock)
+			ids[nwait++] = Int64GetDatum(call->accounts[i].id);
+	if (nwait > 0)
 	{
-		args[0] = array_of(lock_ids, NULL, nlock, INT8OID);
+		args[0] = array_of(ids, NULL, nwait, INT8OID);
 		ledger_plan(&lock_plan,
 					"SELECT id, status, debits_posted, credits_posted, debits_pending, credits_pending"
 					"  FROM tpwallet.accounts WHERE id = ANY ($1) ORDER BY id FOR NO KEY UPDATE",
 					1, argtypes);
 		if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "account lock failed");
-		if (SPI_processed != (uint64) nlock)
+		if (SPI_processed != (uint64) nwait)
 			vanished();
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			bool		isnull;
-			LedgerAccount *a = &call->accounts[idmap_find(map,
-														  DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)))];
-
-			check_open(a, TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)));
-			for (int t = 0; t < 4; t++)
-				a->base[t] = DatumGetNumeric(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3 + t, &isnull));
-			a->locked = true;
-		}
-
-		/*
-		 * Deltas are read in a new statement, after the lock: a fold commits
-		 * only while holding the row lock, so row and deltas now agree.
-		 */
-		ledger_plan(&deltas_plan,
-					"SELECT account_id, sum(debits_posted), sum(credits_posted),"
-					"       sum(debits_pending), sum(credits_pending)"
-					"  FROM tpwallet.account_deltas WHERE account_id = ANY ($1) GROUP BY account_id",
-					1, argtypes);
-		if (SPI_execute_plan(deltas_plan, args, NULL, true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "account delta read failed");
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-			bool		isnull;
-			LedgerAccount *a = &call->accounts[idmap_find(map,
-														  DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)))];
-
-			for (int t = 0; t < 4; t++)
-				a->base[t] = amount_add(a->base[t],
-										DatumGetNumeric(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2 + t, &isnull)));
-		}
+		read_locked_rows(call, map, true);
 	}
 
+	/* 2. take the others' row locks only where nobody holds them */
+	for (int i = 0; i < call->naccounts; i++)
+		if (!call->accounts[i].needs_lock)
+			ids[ntry++] = Int64GetDatum(call->accounts[i].id);
+	if (ntry > 0)
+	{
+		args[0] = array_of(ids, NULL, ntry, INT8OID);
+		ledger_plan(&trylock_plan,
+					"SELECT id, status FROM tpwallet.accounts WHERE id = ANY ($1)"
+					" ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
+					1, argtypes);
+		if (SPI_execute_plan(trylock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "account lock failed");
+		read_locked_rows(call, map, false);
+	}
+
+	/* 3. fold the deltas of every row we hold */
+	for (int i = 0; i < call->naccounts; i++)
+		if (call->accounts[i].locked)
+			ids[nlocked++] = Int64GetDatum(call->accounts[i].id);
+	fold_locked_deltas(call, map, ids, nlocked);
+
+	/* 4. busy rows: a share lock (closing waits for it) and a delta later */
+	for (int i = 0; i < call->naccounts; i++)
+		if (!call->accounts[i].locked)
+			ids[nshare++] = Int64GetDatum(call->accounts[i].id);
 	if (nshare > 0)
 	{
-		args[0] = array_of(share_ids, NULL, nshare, INT8OID);
+		args[0] = array_of(ids, NULL, nshare, INT8OID);
 		ledger_plan(&share_plan,
 					"SELECT id, status FROM tpwallet.accounts WHERE id = ANY ($1) ORDER BY id FOR KEY SHARE",
 					1, argtypes);
@@ -675,14 +814,16 @@ lock_accounts(LedgerCall *call, IdMap *map)
 			vanished();
 		for (uint64 r = 0; r < SPI_processed; r++)
 		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
 			bool		isnull;
-			LedgerAccount *a = &call->accounts[idmap_find(map,
-														  DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)))];
 
-			check_open(a, TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull)));
+			check_open(row_account(call, map, SPI_tuptable->vals[r], SPI_tuptable->tupdesc),
+					   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r],
+														 SPI_tuptable->tupdesc, 2, &isnull)));
 		}
 	}
+	/* a row that vanished between lookup and lock (creation rolled back) */
+	if (nlocked + nshare != call->naccounts)
+		vanished();
 }
 
 /* ---------- applying and checking ---------- */
@@ -719,13 +860,13 @@ apply_entry(LedgerCall *call, LedgerEntry *e, int position)
 	Numeric    *before = palloc(sizeof(Numeric) * Max(nacc, 1));
 	int			n = 0;
 
-	/* Remember the available balance of each locked account before. */
+	/* Remember the available balance of each checked account before. */
 	for (int i = 0; i < nacc; i++)
 	{
 		int			acct = i < e->nlegs ? e->legs[i].acct : e->pending[i - e->nlegs].acct;
 		bool		dup = false;
 
-		if (!call->accounts[acct].locked)
+		if (!call->accounts[acct].needs_lock)
 			continue;
 		for (int j = 0; j < n; j++)
 			dup |= touched[j] == acct;
@@ -751,8 +892,7 @@ apply_entry(LedgerCall *call, LedgerEntry *e, int position)
 		if (amount_cmp(after, amount_zero()) < 0 && amount_cmp(after, before[j]) < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_TW_INSUFFICIENT_FUNDS),
-					 errmsg("insufficient funds in account \"%s\"%s", a->code,
-							position > 0 ? psprintf(" (batch element %d)", position) : ""),
+					 errmsg("insufficient funds in account \"%s\"%s", a->code, where_of(position)),
 					 errdetail("Available balance is %s %s (pending holds included); this would take it to %s.",
 							   amount_text(before[j]), a->asset, amount_text(after)),
 					 errhint("Post a smaller amount, or use an account created with allow_negative.")));
@@ -848,12 +988,20 @@ add_journal_row(LedgerCall *call, LedgerEntry *e, Columns *j, Columns *p)
 	col_put(&j[12], hash_datum(hash), false);
 }
 
+static Numeric
+row_delta(LedgerAccount *a, int t)
+{
+	Numeric		v = a->change[t] ? a->change[t] : amount_zero();
+
+	return a->folded[t] ? amount_add(v, a->folded[t]) : v;
+}
+
 static void
 add_totals_row(LedgerAccount *a, Columns *c)
 {
 	col_put(&c[0], Int64GetDatum(a->id), false);
 	for (int t = 0; t < 4; t++)
-		col_put(&c[1 + t], NumericGetDatum(a->change[t] ? a->change[t] : amount_zero()), false);
+		col_put(&c[1 + t], NumericGetDatum(row_delta(a, t)), false);
 }
 
 static void
@@ -898,7 +1046,7 @@ write_all(LedgerCall *call)
 		bool		changed = false;
 
 		for (int t = 0; t < 4; t++)
-			changed |= a->change[t] != NULL && !amount_is_zero(a->change[t]);
+			changed |= !amount_is_zero(row_delta(a, t));
 		if (changed)
 			add_totals_row(a, a->locked ? u : d);
 	}
@@ -950,7 +1098,7 @@ ledger_call_commit(LedgerCall *call)
 		LedgerEntry *e = call->entries[i];
 
 		if (e->id == 0)
-			e->id = ledger_next_id(e->writes_journal ? "journal_id_seq" : "hold_id_seq");
+			e->id = next_id(e->writes_journal ? call->journal_seq : call->hold_seq);
 	}
 	dedupe_keys_in_call(call);
 	claim_keys(call);

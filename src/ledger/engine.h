@@ -5,10 +5,12 @@
  *
  * A call collects entries, then ledger_call_commit():
  *   1. claims idempotency keys (repeats return the original id),
- *   2. locks, in id order, only the accounts whose available balance some
- *	    change may lower (FOR NO KEY UPDATE); every other touched account is
- *	    share-locked (FOR KEY SHARE, so closing waits) and gets an appended
- *	    delta instead of a row update -- no hot spot,
+ *   2. locks, in id order, the accounts whose available balance some change
+ *	    may lower (FOR NO KEY UPDATE, waiting); tries the same lock on every
+ *	    other touched account without waiting (SKIP LOCKED): a free row is
+ *	    updated directly, a busy one (a hot account) only share-locked (FOR
+ *	    KEY SHARE, so closing waits) and given an appended delta -- no hot
+ *	    spot.  Deltas of every row-locked account are folded into its row,
  *   3. applies every entry in order to in-memory copies and checks the
  *	    overdraft rules after each entry,
  *   4. writes journal, postings, account totals and deltas in one statement.
@@ -35,9 +37,11 @@ typedef struct LedgerAccount
 
 	bool		needs_lock;		/* some change may lower its available balance */
 	bool		must_be_open;	/* receives postings or new reservations */
-	bool		locked;
-	/* locked accounts: totals read under the lock (row + deltas) */
+	bool		locked;			/* row-locked: its changes update the row */
+	/* needs_lock accounts: totals read under the lock (row + deltas) */
 	Numeric		base[4];
+	/* deltas consumed under the row lock, added to the row with the changes */
+	Numeric		folded[4];
 	/* this call's changes: debits/credits posted, debits/credits pending */
 	Numeric		change[4];
 } LedgerAccount;
@@ -91,7 +95,9 @@ typedef struct LedgerCall
 	LedgerAccount *accounts;
 	int			naccounts;
 	int			maxaccounts;
-	struct HTAB *by_code;		/* code -> index */
+	struct HTAB *by_code;		/* code -> index, once there are many */
+	Oid			journal_seq;
+	Oid			hold_seq;
 	LedgerEntry **entries;
 	int			nentries;
 	int			maxentries;

@@ -31,7 +31,7 @@ CREATE TABLE tpwallet.accounts (
 	credits_posted  numeric NOT NULL DEFAULT 0 CHECK (credits_posted >= 0),
 	debits_pending  numeric NOT NULL DEFAULT 0 CHECK (debits_pending >= 0),
 	credits_pending numeric NOT NULL DEFAULT 0 CHECK (credits_pending >= 0)
-);
+) WITH (fillfactor = 50);  -- room for HOT updates of the totals
 
 -- Changes to accounts that cannot break an overdraft rule (an increase on the
 -- normal side, any change to an allow_negative account, releasing a hold) are
