@@ -1065,6 +1065,7 @@ write_all(LedgerCall *call)
 		argtypes[23 + c] = get_array_type(ttypes[c]);
 		args[23 + c] = array_of(d[c].v, d[c].nulls, d[c].n, ttypes[c]);
 	}
+	/* "a.id = ANY ($19)" steers the generic plan to the primary key, not a scan */
 	ledger_plan(&write_plan,
 				"WITH j AS (INSERT INTO tpwallet.journal (id, book, kind, occurred_at, created_at,"
 				"               created_by, reference, idempotency_key, reverses, hold_id, metadata,"
@@ -1078,7 +1079,7 @@ write_all(LedgerCall *call)
 				"            debits_pending = a.debits_pending + c.dpe,"
 				"            credits_pending = a.credits_pending + c.cpe"
 				"       FROM unnest($19, $20, $21, $22, $23) AS c (id, dp, cp, dpe, cpe)"
-				"      WHERE a.id = c.id)"
+				"      WHERE a.id = c.id AND a.id = ANY ($19))"
 				" INSERT INTO tpwallet.account_deltas SELECT * FROM unnest($24, $25, $26, $27, $28)",
 				28, argtypes);
 	if (SPI_execute_plan(write_plan, args, NULL, false, 0) < 0)
