@@ -71,6 +71,7 @@ shared_preload_libraries = 'tpwallet,pg_cron'
 tpwallet.database = '$DB'
 tpwallet.seal_interval = '2s'
 cron.database_name = '$DB'
+cron.use_background_workers = on
 max_connections = 100
 shared_buffers = '512MB'
 max_wal_size = '4GB'

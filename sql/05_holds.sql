@@ -23,6 +23,7 @@ SELECT test.err(format('SELECT tpwallet.post_hold(%s)', :h2));
 SELECT tpwallet.hold('alice:USD', 'bob:USD', 5, '2030-01-01 00:00+00', 'hold-key-1') AS h3 \gset
 SELECT tpwallet.hold('alice:USD', 'bob:USD', 5, '2030-01-01 00:00+00', 'hold-key-1') = :h3 AS idempotent;
 SELECT test.err($$SELECT tpwallet.hold('alice:USD', 'bob:USD', 6, NULL, 'hold-key-1')$$);
+SELECT test.err($$SELECT tpwallet.hold('bob:USD', 'alice:USD', 5, '2030-01-01 00:00+00', 'hold-key-1')$$);
 SELECT tpwallet.post_hold(:h3) > 0 AS posted_full;
 SELECT hold_id = :h3 AS mine, status, posted_amount FROM tpwallet.hold_status WHERE hold_id = :h3;
 -- bad holds

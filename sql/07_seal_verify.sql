@@ -59,3 +59,11 @@ ALTER TABLE tpwallet.journal DISABLE TRIGGER tpwallet_guard_change;
 UPDATE tpwallet.journal SET hash = decode(:'old_hash', 'hex') WHERE id = :g1;
 ALTER TABLE tpwallet.journal ENABLE ALWAYS TRIGGER tpwallet_guard_change;
 SELECT book, ok FROM tpwallet.verify_ledger();
+-- a forged extra member of the last block is noticed too
+INSERT INTO tpwallet.block_members (entry_id, block_id, leaf_index)
+SELECT 999999, max(block_id), 99 FROM tpwallet.seals WHERE book = 'gl';
+SELECT book, ok, first_bad_block IS NOT NULL AS names_block, detail FROM tpwallet.verify_ledger() WHERE book = 'gl';
+ALTER TABLE tpwallet.block_members DISABLE TRIGGER tpwallet_guard_change;
+DELETE FROM tpwallet.block_members WHERE entry_id = 999999;
+ALTER TABLE tpwallet.block_members ENABLE ALWAYS TRIGGER tpwallet_guard_change;
+SELECT book, ok FROM tpwallet.verify_ledger();

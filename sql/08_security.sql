@@ -48,6 +48,13 @@ SELECT test.err($$DELETE FROM tpwallet.journal$$);
 RESET ROLE;
 SELECT tpwallet._guards_intact();
 
+-- an account's identity cannot change, even for the owner or a superuser
+SELECT test.err($$UPDATE tpwallet.accounts SET book = 'gl' WHERE code = 'alice:USD'$$);
+SELECT test.err($$UPDATE tpwallet.accounts SET allow_negative = true WHERE code = 'alice:USD'$$);
+
+-- pg_dump backs up the ledger's data (tables and sequences registered as configuration)
+SELECT count(*) AS dumped_relations FROM pg_extension e, unnest(e.extconfig) WHERE e.extname = 'tpwallet';
+
 -- who posted is recorded (the login role)
 SELECT DISTINCT created_by = session_user AS recorded FROM tpwallet.journal;
 

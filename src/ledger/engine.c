@@ -371,7 +371,8 @@ ledger_check_entry(LedgerCall *call, LedgerEntry *e, int position)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("metadata must be a JSON object%s", where_of(position))));
 	for (int i = 0; i < e->npending; i++)
-		extra = psprintf("%s|%d:%d:%s", extra ? extra : "", e->pending[i].acct,
+		extra = psprintf("%s|%s:%d:%s", extra ? extra : "",
+						 call->accounts[e->pending[i].acct].code,
 						 e->pending[i].total, amount_text(e->pending[i].amount));
 	if (e->idempotency_key)
 	{

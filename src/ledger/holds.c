@@ -196,7 +196,7 @@ not_pending(HoldRow *h, const char *why)
  * Claim the hold's single resolution.  The primary key makes a concurrent
  * second claim wait for the first and then find the row.
  */
-static void
+static bool
 claim_resolution(LedgerCall *call, HoldRow *h, const char *resolution, Numeric amount,
 				 int64 entry_id)
 {
@@ -209,7 +209,7 @@ claim_resolution(LedgerCall *call, HoldRow *h, const char *resolution, Numeric a
 	args[2] = NumericGetDatum(amount);
 	args[3] = Int64GetDatum(entry_id);
 	nulls[3] = entry_id ? ' ' : 'n';
-	args[4] = TimestampTzGetDatum(GetCurrentTimestamp());
+	args[4] = TimestampTzGetDatum(call->now);
 	args[5] = CStringGetTextDatum(call->user);
 	ledger_plan(&resolve_plan,
 				"INSERT INTO tpwallet.hold_resolutions (hold_id, resolution, amount, entry_id,"
@@ -218,8 +218,7 @@ claim_resolution(LedgerCall *call, HoldRow *h, const char *resolution, Numeric a
 				6, types);
 	if (SPI_execute_plan(resolve_plan, args, nulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "hold resolution failed");
-	if (SPI_processed != 1)
-		not_pending(h, "Another session resolved it first.");
+	return SPI_processed == 1;
 }
 
 static void
@@ -269,7 +268,8 @@ tpwallet_post_hold(PG_FUNCTION_ARGS)
 	e->hold_id = h.id;
 	e->reference = h.reference;
 	e->id = ledger_next_id("journal_id_seq");
-	claim_resolution(call, &h, "posted", amount, e->id);
+	if (!claim_resolution(call, &h, "posted", amount, e->id))
+		not_pending(&h, "Another session resolved it first.");
 	ledger_add_leg(call, e, d, false, amount, "amount");
 	ledger_add_leg(call, e, c, true, amount, "amount");
 	release_pending(call, e, &h);
@@ -294,7 +294,8 @@ tpwallet_void_hold(PG_FUNCTION_ARGS)
 	e = ledger_new_entry(call, "hold");
 	e->writes_journal = false;
 	e->id = h.id;
-	claim_resolution(call, &h, "voided", amount_zero(), 0);
+	if (!claim_resolution(call, &h, "voided", amount_zero(), 0))
+		not_pending(&h, "Another session resolved it first.");
 	release_pending(call, e, &h);
 	ledger_check_entry(call, e, 0);
 	ledger_call_commit(call);
@@ -330,10 +331,12 @@ tpwallet_expire_holds(PG_FUNCTION_ARGS)
 
 		if (h.resolution)
 			continue;
+		/* resolved meanwhile by another session: nothing to release */
+		if (!claim_resolution(call, &h, "expired", amount_zero(), 0))
+			continue;
 		e = ledger_new_entry(call, "hold");
 		e->writes_journal = false;
 		e->id = h.id;
-		claim_resolution(call, &h, "expired", amount_zero(), 0);
 		release_pending(call, e, &h);
 		ledger_check_entry(call, e, 0);
 	}

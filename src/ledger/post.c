@@ -481,6 +481,15 @@ tpwallet_reverse_entry(PG_FUNCTION_ARGS)
 
 	call = ledger_call_begin();
 	args[0] = Int64GetDatum(target);
+
+	/*
+	 * Two sessions reversing the same entry: the second waits here, then
+	 * (fresh snapshot) finds the first one's reversal and says so.  The
+	 * unique index on journal.reverses stays the final guarantee.
+	 */
+	if (SPI_execute(psprintf("SELECT pg_advisory_xact_lock(1953527656, %d)",
+							 (int) (target % 2147483647)), false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "reversal lock failed");
 	ledger_plan(&reversed_plan,
 				"SELECT id FROM tpwallet.journal WHERE reverses = $1", 1, argtypes);
 	if (SPI_execute_plan(reversed_plan, args, NULL, false, 1) != SPI_OK_SELECT)

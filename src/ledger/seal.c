@@ -89,7 +89,7 @@ read_marks(int64 *seq_mark, int64 *xid_mark)
 	ledger_plan(&seq_plan,
 				"SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END"
 				"  FROM tpwallet.journal_id_seq", 0, NULL);
-	if (SPI_execute_plan(seq_plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(seq_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "journal sequence read failed");
 	*seq_mark = get_int64(1);
 	/* Read after L: every xid of an id <= L is below this. */
@@ -112,7 +112,13 @@ seal_book(const char *book)
 	memset(&b, 0, sizeof(b));
 	b.book = book;
 
-	/* One sealer per book at a time; writers are not involved. */
+	/*
+	 * One sealer per book at a time; writers are not involved.  Every
+	 * statement below runs with read_only = false so that it takes a fresh
+	 * snapshot (in READ COMMITTED): after the lock it sees the block a
+	 * concurrent sealer just committed, and statement B sees at least what
+	 * statement A's floor vouches for.
+	 */
 	if (SPI_execute(psprintf("SELECT pg_advisory_xact_lock(1953527655, %d)",
 							 strcmp(book, "ops") == 0 ? 1 : 2), false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "seal lock failed");
@@ -120,7 +126,7 @@ seal_book(const char *book)
 	ledger_plan(&last_block_plan,
 				"SELECT height, block_hash, floor_entry FROM tpwallet.seals"
 				" WHERE book = $1 ORDER BY height DESC LIMIT 1", 1, t1);
-	if (SPI_execute_plan(last_block_plan, a1, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(last_block_plan, a1, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "seal lookup failed");
 	if (SPI_processed == 1)
 	{
@@ -138,7 +144,7 @@ seal_book(const char *book)
 				"SELECT greatest($2, coalesce(max(seq_mark), 0)) FROM tpwallet.seals"
 				" WHERE book = $1 AND xid_mark <= pg_snapshot_xmin(pg_current_snapshot())",
 				2, (Oid[]) {TEXTOID, INT8OID});
-	if (SPI_execute_plan(floor_plan, (Datum[]) {a1[0], Int64GetDatum(prev_floor)}, NULL, true, 1)
+	if (SPI_execute_plan(floor_plan, (Datum[]) {a1[0], Int64GetDatum(prev_floor)}, NULL, false, 1)
 		!= SPI_OK_SELECT)
 		elog(ERROR, "seal floor failed");
 	floor_entry = get_int64(1);
@@ -154,7 +160,7 @@ seal_book(const char *book)
 	if (SPI_execute_plan(candidates_plan,
 						 (Datum[]) {a1[0], Int64GetDatum(prev_floor),
 						 Int32GetDatum(tpwallet_seal_max_entries)},
-						 NULL, true, 0) != SPI_OK_SELECT)
+						 NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "seal candidates failed");
 	n = (int) SPI_processed;
 	if (n == 0)

@@ -375,6 +375,21 @@ verify_blocks(const char *book, Finding *f)
 	}
 	SPI_cursor_close(portal);
 
+	/* Every block has exactly entry_count members (surplus ones too). */
+	if (SPI_execute_with_args("SELECT s.block_id FROM tpwallet.seals s"
+							  "  LEFT JOIN (SELECT block_id, count(*) AS n FROM tpwallet.block_members GROUP BY 1) m"
+							  "    USING (block_id)"
+							  " WHERE s.book = $1 AND coalesce(m.n, 0) <> s.entry_count"
+							  " ORDER BY s.height LIMIT 1",
+							  1, (Oid[]) {TEXTOID}, (Datum[]) {CStringGetTextDatum(book)},
+							  NULL, true, 0) == SPI_OK_SELECT && SPI_processed == 1)
+	{
+		bool		isnull;
+		int64		id = col_int64(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		found_block(f, id, psprintf("block " INT64_FORMAT " has more or fewer members than it counts", id));
+	}
+
 	/* Nothing at or below the floor may be outside a block. */
 	if (SPI_execute_with_args("SELECT min(j.id) FROM tpwallet.journal j"
 							  " WHERE j.book = $1 AND j.id <= $2"

@@ -33,11 +33,13 @@ CREATE TABLE tpwallet.accounts (
 	credits_pending numeric NOT NULL DEFAULT 0 CHECK (credits_pending >= 0)
 ) WITH (fillfactor = 50);  -- room for HOT updates of the totals
 
--- Changes to accounts that cannot break an overdraft rule (an increase on the
--- normal side, any change to an allow_negative account, releasing a hold) are
--- appended here instead of updating the account row, so that a hot account
--- (a merchant, the fee account, the outside world) is never a lock hot spot.
--- The sealer worker folds them into the account row; balance = row + deltas.
+-- A change that cannot break an overdraft rule (an increase on the normal
+-- side, any change to an allow_negative account, releasing a hold) updates
+-- the account row when that row is free, and is appended here when another
+-- transaction holds it, so that a hot account (a merchant, the fee account,
+-- the outside world) never makes writers queue.  Deltas are folded into the
+-- row by the next transaction that locks it, and by the sealer worker;
+-- balance = row + deltas.
 CREATE TABLE tpwallet.account_deltas (
 	account_id      bigint NOT NULL,
 	debits_posted   numeric NOT NULL,

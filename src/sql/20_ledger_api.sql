@@ -37,6 +37,8 @@ BEGIN
 	INSERT INTO tpwallet.audit_log (action, object, detail)
 	VALUES ('create_asset', code, jsonb_build_object('decimals', decimals, 'kind', kind));
 	RETURN code;
+EXCEPTION WHEN unique_violation THEN
+	RAISE EXCEPTION USING ERRCODE = '42710', MESSAGE = format('asset %s already exists', code);
 END
 $$;
 

@@ -36,6 +36,26 @@ BEGIN
 END
 $guards$;
 
+-- An account's identity never changes: the engine caches it and entry
+-- hashes refer to it by id.  Only UPDATEs naming these columns fire this.
+CREATE FUNCTION tpwallet._refuse_account_change()
+RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
+AS $$
+BEGIN
+	IF (NEW.id, NEW.code, NEW.book, NEW.asset, NEW.normal_side, NEW.allow_negative)
+	   IS DISTINCT FROM (OLD.id, OLD.code, OLD.book, OLD.asset, OLD.normal_side, OLD.allow_negative) THEN
+		RAISE EXCEPTION USING ERRCODE = 'TW009',
+			MESSAGE = format('account %s cannot change its code, book, asset, normal side or overdraft rule', OLD.code),
+			HINT = 'Create a new account and move the balance with a transfer.';
+	END IF;
+	RETURN NEW;
+END
+$$;
+CREATE TRIGGER tpwallet_guard_identity BEFORE UPDATE OF id, code, book, asset, normal_side, allow_negative
+	ON tpwallet.accounts FOR EACH ROW EXECUTE FUNCTION tpwallet._refuse_account_change();
+ALTER TABLE tpwallet.accounts ENABLE ALWAYS TRIGGER tpwallet_guard_identity;
+
 -- Which guards must exist, enabled ALWAYS ('A').
 CREATE FUNCTION tpwallet._guards_intact()
 RETURNS boolean

@@ -62,3 +62,19 @@ GRANT SELECT ON ALL TABLES IN SCHEMA tpwallet TO tpwallet_auditor;
 GRANT EXECUTE ON FUNCTION tpwallet.verify_ledger(), tpwallet.prove_entry(bigint),
 	tpwallet.verify_proof(jsonb), tpwallet.check_balances(), tpwallet.check_pending()
 	TO tpwallet_auditor;
+
+-- pg_dump must back up the ledger's data, not only CREATE EXTENSION.
+-- (One call per command: each call updates the pg_extension row.)
+DO $dump$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['assets', 'accounts', 'account_deltas', 'journal', 'postings', 'idempotency',
+	                         'holds', 'hold_resolutions', 'seals', 'block_members', 'audit_log',
+	                         'journal_id_seq', 'hold_id_seq', 'seal_id_seq',
+	                         'accounts_id_seq', 'audit_log_id_seq']
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
+	END LOOP;
+END
+$dump$;
