@@ -45,6 +45,8 @@ SELECT test.err($$ALTER TABLE tpwallet.postings DISABLE TRIGGER ALL$$);
 SELECT test.err($$DROP TRIGGER tpwallet_guard_truncate ON tpwallet.seals$$);
 SELECT test.err($$ALTER TABLE tpwallet.journal ENABLE TRIGGER tpwallet_guard_change$$);
 SELECT test.err($$DELETE FROM tpwallet.journal$$);
+SELECT test.err($$ALTER TABLE tpwallet.journal ALTER COLUMN hash TYPE bytea USING sha256(hash)$$);
+SELECT test.err($$ALTER TABLE tpwallet.block_members ALTER COLUMN leaf_index TYPE int USING leaf_index + 7$$);
 RESET ROLE;
 SELECT tpwallet._guards_intact();
 

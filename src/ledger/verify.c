@@ -31,20 +31,24 @@ PG_FUNCTION_INFO_V1(tpwallet_verify_proof);
 
 typedef struct Finding
 {
-	int64		bad_entry;		/* 0: none */
-	int64		bad_block;		/* 0: none */
+	bool		has_bad_entry;
+	int64		bad_entry;
+	bool		has_bad_block;
+	int64		bad_block;
 	char	   *detail;
 	int64		entries;
 	int64		blocks;
 } Finding;
 
+/* Any id is a valid finding, 0 and negative ones included (a planted row). */
 static void
 found_entry(Finding *f, int64 id, char *detail)
 {
-	if (f->bad_entry == 0 || id < f->bad_entry)
+	if (!f->has_bad_entry || id < f->bad_entry)
 	{
+		f->has_bad_entry = true;
 		f->bad_entry = id;
-		if (f->bad_block == 0)
+		if (!f->has_bad_block)
 			f->detail = detail;
 	}
 }
@@ -52,10 +56,11 @@ found_entry(Finding *f, int64 id, char *detail)
 static void
 found_block(Finding *f, int64 id, char *detail)
 {
-	if (f->bad_block == 0)
+	if (!f->has_bad_block)
 	{
+		f->has_bad_block = true;
 		f->bad_block = id;
-		if (f->bad_entry == 0)
+		if (!f->has_bad_entry)
 			f->detail = detail;
 	}
 }
@@ -426,11 +431,11 @@ tpwallet_verify_ledger(PG_FUNCTION_ARGS)
 		verify_entries(books[i], &f);
 		verify_blocks(books[i], &f);
 		values[0] = CStringGetTextDatum(books[i]);
-		values[1] = BoolGetDatum(f.bad_entry == 0 && f.bad_block == 0);
+		values[1] = BoolGetDatum(!f.has_bad_entry && !f.has_bad_block);
 		values[2] = Int64GetDatum(f.bad_entry);
-		nulls[2] = f.bad_entry == 0;
+		nulls[2] = !f.has_bad_entry;
 		values[3] = Int64GetDatum(f.bad_block);
-		nulls[3] = f.bad_block == 0;
+		nulls[3] = !f.has_bad_block;
 		values[4] = CStringGetTextDatum(f.detail ? f.detail :
 										psprintf(INT64_FORMAT " entries and " INT64_FORMAT " blocks verified",
 												 f.entries, f.blocks));

@@ -55,7 +55,7 @@ CREATE INDEX account_deltas_account ON tpwallet.account_deltas (account_id);
 CREATE SEQUENCE tpwallet.journal_id_seq AS bigint CACHE 1;
 
 CREATE TABLE tpwallet.journal (
-	id               bigint PRIMARY KEY,
+	id               bigint PRIMARY KEY CHECK (id > 0),
 	book             text NOT NULL,
 	kind             text NOT NULL,  -- transfer | entry | reversal | hold
 	occurred_at      timestamptz NOT NULL,  -- business time

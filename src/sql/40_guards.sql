@@ -96,3 +96,28 @@ $$;
 CREATE EVENT TRIGGER tpwallet_protect_guards ON ddl_command_end
 	WHEN TAG IN ('ALTER TABLE', 'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER')
 	EXECUTE FUNCTION tpwallet._protect_guards();
+
+-- ALTER TABLE ... ALTER COLUMN ... TYPE ... USING rewrites every row without
+-- firing an UPDATE trigger: refuse any rewrite of a tpwallet table to
+-- everyone but a superuser.
+CREATE FUNCTION tpwallet._refuse_rewrite()
+RETURNS event_trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
+AS $$
+DECLARE
+	rel regclass := pg_catalog.pg_event_trigger_table_rewrite_oid();
+BEGIN
+	IF (SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user) THEN
+		RETURN;
+	END IF;
+	IF (SELECT relnamespace = 'tpwallet'::regnamespace FROM pg_catalog.pg_class WHERE oid = rel) THEN
+		RAISE EXCEPTION USING ERRCODE = 'TW009',
+			MESSAGE = format('%s cannot be rewritten: the ledger is append-only', rel),
+			DETAIL = format('%s by %s was refused.', tg_tag, current_user),
+			HINT = 'Only a superuser can change the ledger''s tables.';
+	END IF;
+END
+$$;
+
+CREATE EVENT TRIGGER tpwallet_refuse_rewrite ON table_rewrite
+	EXECUTE FUNCTION tpwallet._refuse_rewrite();

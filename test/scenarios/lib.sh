@@ -19,6 +19,7 @@
 #                                    SQLSTATE of the first error or "OK"
 #   log_mark / log_since MARK        read the server log from a mark on
 #   bg PIDVAR CMD...                 start CMD in the background, kill it at exit
+#   wait_pid PID SECONDS             wait for it, at most SECONDS
 #   check_invariants DB [LABEL]      the ledger invariants (see below)
 
 TPW_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,7 +29,7 @@ CLUSTER="$TPW_ROOT/scripts/cluster.sh"
 SERVER_LOG="$TPW_CLUSTER_DIR/server.log"
 # A hung statement must turn into a failure, not a hung test run.
 export PGCONNECT_TIMEOUT=10
-export PGOPTIONS="${PGOPTIONS:-} -c statement_timeout=180s"
+export PGOPTIONS="${PGOPTIONS:-} -c statement_timeout=180s -c client_min_messages=warning"
 
 _tap_n=0
 _tap_failed=0
@@ -41,14 +42,17 @@ _t0=$(date +%s)
 diag() { local l; while IFS= read -r l; do printf '# %s\n' "$l" >&2; done <<<"$*"; }
 note() { local l; while IFS= read -r l; do printf '# %s\n' "$l"; done <<<"$*"; }
 
+# A test description is one line, and "#" would start a TAP directive.
+_desc() { local d=${1//$'\n'/ }; printf '%s' "${d//#/\\#}"; }
+
 pass() {
 	_tap_n=$((_tap_n + 1))
-	echo "ok $_tap_n - $1${_tap_todo:+ # TODO $_tap_todo}"
+	echo "ok $_tap_n - $(_desc "$1")${_tap_todo:+ # TODO $_tap_todo}"
 }
 
 fail() {
 	_tap_n=$((_tap_n + 1))
-	echo "not ok $_tap_n - $1${_tap_todo:+ # TODO $_tap_todo}"
+	echo "not ok $_tap_n - $(_desc "$1")${_tap_todo:+ # TODO $_tap_todo}"
 	if [ -n "$_tap_todo" ]; then
 		if [ $# -gt 1 ] && [ -n "$2" ]; then note "$2"; fi
 	else
@@ -118,6 +122,22 @@ bg() {
 	printf -v "$__var" '%s' "$pid"
 }
 
+# wait_pid PID SECONDS: wait for a child started with bg; kill it after
+# SECONDS (status 124).  Otherwise its exit status.
+wait_pid() {
+	local pid=$1 i
+	for ((i = 0; i < $2 * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		_kill_tree "$pid"
+		wait "$pid" 2>/dev/null
+		return 124
+	fi
+	wait "$pid"
+}
+
 _kill_tree() {
 	local pid=$1 c
 	for c in $(pgrep -P "$pid" 2>/dev/null); do _kill_tree "$c"; done
@@ -151,6 +171,15 @@ cluster_up() {
 		"$PGBIN/pg_isready" -q -d postgres && break
 		sleep 0.2
 	done
+	# The library is preloaded: after a `make install`, restart to load it.
+	local so started
+	so=$(stat -c %Y "$(pg_config --pkglibdir)/tpwallet.so" 2>/dev/null || echo 0)
+	started=$(q postgres "SELECT extract(epoch FROM pg_postmaster_start_time())::bigint")
+	if [ "$so" -gt "${started:-0}" ]; then
+		note "tpwallet.so is newer than the running server: restarting the cluster"
+		if ! out=$("$CLUSTER" restart 2>&1); then bail "cluster restarts in $TPW_CLUSTER_DIR" "$out"; fi
+		cluster_env
+	fi
 	if [ "$(q postgres "SELECT count(*) FROM pg_available_extensions WHERE name = 'tpwallet'")" != 1 ]; then
 		bail "the tpwallet extension is installed" "run 'make install' first"
 	fi
@@ -224,24 +253,18 @@ check_invariants() {
 		   JOIN tpwallet.accounts a ON a.id = p.account_id
 		  GROUP BY p.entry_id, a.asset HAVING sum(p.amount) <> 0) x"
 	_inv "every journal entry has two or more postings, every posting an entry" 0 \
-		"SELECT (SELECT count(*) FROM tpwallet.journal j
-		          WHERE (SELECT count(*) FROM tpwallet.postings p WHERE p.entry_id = j.id) < 2)
-		      + (SELECT count(*) FROM tpwallet.postings p
-		          WHERE NOT EXISTS (SELECT 1 FROM tpwallet.journal j WHERE j.id = p.entry_id))"
+		"SELECT count(*) FROM tpwallet.journal j
+		   FULL JOIN (SELECT entry_id, count(*) AS legs FROM tpwallet.postings GROUP BY entry_id) p
+		     ON p.entry_id = j.id
+		  WHERE j.id IS NULL OR coalesce(p.legs, 0) < 2"
 	_inv "posted totals sum to zero per asset (double entry)" 0 \
 		"SELECT count(*) FROM (SELECT asset FROM tpwallet.account_balances GROUP BY asset
 		  HAVING sum(debits_posted - credits_posted) <> 0) x"
 	_inv "pending totals sum to zero per asset" 0 \
 		"SELECT count(*) FROM (SELECT asset FROM tpwallet.account_balances GROUP BY asset
 		  HAVING sum(debits_pending - credits_pending) <> 0) x"
-	# The sealer worker may seal at the same moment, and two concurrent
-	# seal() calls can collide (see concurrency.t): retry a few times.
-	local try
-	for try in 1 2 3 4; do
-		if out=$(q "$db" "SELECT tpwallet.seal()" 2>&1); then break; fi
-		note "seal() attempt $try failed: $out"
-		sleep 0.3
-	done
+	# The sealer worker may seal at the same moment: seal() waits for it.
+	out=$(q "$db" "SELECT tpwallet.seal()" 2>&1)
 	if [[ "$out" =~ ^[0-9]+$ ]]; then pass "$label: seal() succeeds (sealed $out)"; else fail "$label: seal() succeeds" "$out"; fi
 	out=$(q "$db" "SELECT book || ': ' || ok || ' ' || coalesce(first_bad_entry::text, '-') || ' '
 	                      || coalesce(first_bad_block::text, '-') || ' ' || detail

@@ -153,7 +153,8 @@ verify_clean "case 4"
 # ---- case 5: an entry inserted below the sealed floor (valid hash, balanced)
 FLOOR=$(q "$DB" "SELECT max(floor_entry) FROM tpwallet.seals WHERE book = 'ops'")
 cmp_ok "$FLOOR" -ge 1 "case 5: the ops book has a sealed floor ($FLOOR)"
-ok "case 5: superuser inserts a forged, balanced entry -5 with a valid hash" \
+q "$DB" "ALTER TABLE tpwallet.journal DROP CONSTRAINT journal_id_check" >/dev/null
+ok "case 5: superuser drops the id CHECK and inserts a forged, balanced entry -5 with a valid hash" \
 	tamper journal "
 	INSERT INTO tpwallet.journal (id, book, kind, occurred_at, created_at, created_by, metadata, hash_version, hash)
 	  SELECT -5, book, kind, occurred_at, created_at, created_by, '{}', 1, '\\x00' FROM tpwallet.journal WHERE id = $E;
@@ -164,7 +165,25 @@ is "$(vrow ops)" "false|-5|" "case 5: verify_ledger() names the forged entry -5"
 like "$(vdetail ops)" "below the sealed floor" "case 5: detail says it is below the sealed floor"
 tamper postings "DELETE FROM tpwallet.postings WHERE entry_id = -5"
 tamper journal "DELETE FROM tpwallet.journal WHERE id = -5"
+q "$DB" "ALTER TABLE tpwallet.journal ADD CONSTRAINT journal_id_check CHECK (id > 0)" >/dev/null
 verify_clean "case 5"
+
+# ---- case 5b: the same with entry id 0, one leg, no valid hash
+is "$(sqlstate "$DB" "INSERT INTO tpwallet.journal (id, book, kind, occurred_at, created_at, created_by, metadata, hash_version, hash) VALUES (0, 'ops', 'transfer', now(), now(), 'mallory', '{}', 1, '\\x00')")" 23514 \
+	"case 5b: a journal id of 0 is refused by a CHECK constraint"
+q "$DB" "ALTER TABLE tpwallet.journal DROP CONSTRAINT journal_id_check" >/dev/null
+ok "case 5b: superuser drops the CHECK and inserts a forged one-leg entry 0 with a junk hash" \
+	tamper journal "
+	INSERT INTO tpwallet.journal (id, book, kind, occurred_at, created_at, created_by, metadata, hash_version, hash)
+	  SELECT 0, book, kind, occurred_at, created_at, 'mallory', '{}', 1, '\\x00' FROM tpwallet.journal WHERE id = $E;
+	INSERT INTO tpwallet.postings (entry_id, leg, account_id, amount, occurred_at)
+	  SELECT 0, 1, account_id, -1000000, occurred_at FROM tpwallet.postings WHERE entry_id = $E AND leg = 2"
+like "$(vdetail ops)" "entry 0 " "case 5b: verify_ledger()'s detail describes entry 0"
+is "$(vrow ops)" "false|0|" "case 5b: verify_ledger() flags ops with first_bad_entry = 0"
+tamper postings "DELETE FROM tpwallet.postings WHERE entry_id = 0"
+tamper journal "DELETE FROM tpwallet.journal WHERE id = 0"
+q "$DB" "ALTER TABLE tpwallet.journal ADD CONSTRAINT journal_id_check CHECK (id > 0)" >/dev/null
+verify_clean "case 5b"
 
 # ------------------------------------------------------------ the guards
 declare -A COL=([journal]=reference [postings]=amount [seals]=height [block_members]=leaf_index)
@@ -211,11 +230,9 @@ is "$(as tpw_scn_owner "SET session_replication_role = replica")" 42501 \
 	"a tpwallet_owner member cannot switch to replica mode"
 is "$(q "$DB" "SELECT tpwallet._guards_intact()")" t "all 20 guards are still in place and ENABLE ALWAYS"
 
-# Known gap: a table rewrite is not an UPDATE, so no guard fires.
-todo "ALTER COLUMN ... TYPE ... USING rewrites append-only rows; the event trigger only checks that the guard triggers exist"
+# A table rewrite is not an UPDATE; the table_rewrite event trigger refuses it.
 is "$(as tpw_scn_owner "SET ROLE tpwallet_owner" "ALTER TABLE tpwallet.journal ALTER COLUMN hash TYPE bytea USING sha256(hash)")" TW009 \
 	"as tpwallet_owner: ALTER TABLE journal ALTER COLUMN hash TYPE bytea USING ... is refused"
-todo ""
 if [ "$(vrow ops)" != "true||" ]; then
 	note "the rewrite went through: $(vdetail ops)"
 	# Put the hashes back so the invariants below stay meaningful.
