@@ -56,7 +56,17 @@ proof_tool() {
 step "C unit tests (gcc)" make -s -C test/c test
 step "C unit tests (ASan+UBSan)" make -s -C test/c asan
 step "C unit tests (valgrind)" make -s -C test/c valgrind
-step "fuzzing (${FUZZ_SECONDS:-15}s per parser)" make -s -C test/c fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}"
+# libFuzzer is chatty: keep its log, show the end of it only on failure.
+fuzz() {
+  local log="$ROOT/test/c/build/fuzz.log"
+  mkdir -p "$(dirname "$log")"
+  if make -s -C test/c fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}" > "$log" 2>&1; then
+    grep -E "^Done [0-9]+ runs" "$log"
+  else
+    tail -60 "$log"; return 1
+  fi
+}
+step "fuzzing (${FUZZ_SECONDS:-15}s per C parser)" fuzz
 step "pg_regress" regress
 step "pgTAP invariants" pgtap
 step "standalone proof verifier" proof_tool

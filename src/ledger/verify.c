@@ -572,8 +572,17 @@ static int64
 proof_int(JsonbContainer *c, const char *key)
 {
 	JsonbValue *v = proof_key(c, key, jbvNumeric);
+	Numeric		n = v->val.numeric;
 
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
+	if (numeric_is_nan(n) || numeric_is_inf(n) ||
+		DatumGetInt32(DirectFunctionCall1(numeric_scale,
+										  DirectFunctionCall1(numeric_trim_scale, NumericGetDatum(n)))) > 0 ||
+		amount_cmp(n, int64_to_numeric(PG_INT64_MAX)) > 0 ||
+		amount_cmp(n, int64_to_numeric(PG_INT64_MIN)) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("malformed proof: \"%s\" is not a 64-bit integer", key)));
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(n)));
 }
 
 static void
@@ -619,6 +628,8 @@ tpwallet_verify_proof(PG_FUNCTION_ARGS)
 	BlockHeader b;
 	JsonbValue *bv;
 	bool		ok;
+	int64		entry_id;
+	int64		leaf_index;
 
 	if (!JB_ROOT_IS_OBJECT(proof) || proof_int(root, "version") != 1)
 		ereport(ERROR,
@@ -656,9 +667,11 @@ tpwallet_verify_proof(PG_FUNCTION_ARGS)
 	b.sealed_at = proof_int(blk, "sealed_at_us") -
 		(int64) (POSTGRES_EPOCH_JDATE - UNIX_EPOCH_JDATE) * USECS_PER_DAY;
 
+	entry_id = proof_int(root, "entry_id");
+	leaf_index = proof_int(root, "leaf_index");
 	merkle_leaf(entry, SHA256_LEN, leaf);
 	ok = proof_int(root, "tree_size") == b.entry_count &&
-		merkle_verify(leaf, proof_int(root, "leaf_index"), proof_int(root, "tree_size"),
+		merkle_verify(leaf, leaf_index, proof_int(root, "tree_size"),
 					  (const uint8 (*)[SHA256_LEN]) path, pathlen, b.merkle_root);
 	block_hash(&b, bh);
 	ok = ok && memcmp(bh, stored_bh, SHA256_LEN) == 0;
@@ -667,15 +680,25 @@ tpwallet_verify_proof(PG_FUNCTION_ARGS)
 	if (ok)
 	{
 		bytea	   *want = palloc(VARHDRSZ + SHA256_LEN);
+		bytea	   *entry_want = palloc(VARHDRSZ + SHA256_LEN);
 		bool		isnull;
 
 		SET_VARSIZE(want, VARHDRSZ + SHA256_LEN);
 		memcpy(VARDATA(want), stored_bh, SHA256_LEN);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute_with_args("SELECT block_hash = $2 FROM tpwallet.seals WHERE block_id = $1",
-								  2, (Oid[]) {INT8OID, BYTEAOID},
-								  (Datum[]) {Int64GetDatum(b.block_id), PointerGetDatum(want)},
+		SET_VARSIZE(entry_want, VARHDRSZ + SHA256_LEN);
+		memcpy(VARDATA(entry_want), entry, SHA256_LEN);
+		/* the entry named must be a member of that block, with that hash */
+		if (SPI_execute_with_args("SELECT s.block_hash = $2 AND j.hash = $4"
+								  "  FROM tpwallet.seals s"
+								  "  JOIN tpwallet.block_members m ON m.block_id = s.block_id"
+								  "  JOIN tpwallet.journal j ON j.id = m.entry_id"
+								  " WHERE s.block_id = $1 AND m.entry_id = $3 AND m.leaf_index = $5",
+								  5, (Oid[]) {INT8OID, BYTEAOID, INT8OID, BYTEAOID, INT4OID},
+								  (Datum[]) {Int64GetDatum(b.block_id), PointerGetDatum(want),
+								  Int64GetDatum(entry_id), PointerGetDatum(entry_want),
+								  Int32GetDatum((int32) leaf_index)},
 								  NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "block lookup failed");
 		ok = SPI_processed == 1 &&
