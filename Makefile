@@ -3,19 +3,8 @@ EXTENSION = tpwallet
 EXTVERSION = 0.1.0
 MODULE_big = tpwallet
 
-OBJS = \
-	src/tpwallet.o \
-	src/ledger/amount.o \
-	src/ledger/canon.o \
-	src/ledger/merkle.o \
-	src/ledger/accounts.o \
-	src/ledger/engine.o \
-	src/ledger/post.o \
-	src/ledger/holds.o \
-	src/ledger/seal.o \
-	src/ledger/verify.o \
-	src/ledger/guard.o \
-	src/ledger/worker.o
+# One C file per concern under src/; every one is part of the module.
+OBJS = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c src/*/*.c)))
 
 # The extension script is assembled from src/sql/*.sql in name order.
 SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
