@@ -62,6 +62,11 @@ do_init() {
   as_pg "$PGBIN/initdb" -D "$DATA" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
     -E UTF8 --locale=C.UTF-8 >/dev/null
   chmod 700 "$DIR"
+  # The server key of the 'local' key backend: 32 random bytes, readable by
+  # the server's user only, named by a superuser-only GUC, never in a table.
+  if [ ! -f "$DIR/server.key" ]; then
+    as_pg sh -c "umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > '$DIR/server.key'"
+  fi
   cat >> "$DATA/postgresql.conf" <<CONF
 
 # ---- tpwallet throwaway cluster ----
@@ -70,6 +75,7 @@ unix_socket_directories = '$DIR'
 shared_preload_libraries = 'tpwallet,pg_cron'
 tpwallet.database = '$DB'
 tpwallet.seal_interval = '2s'
+tpwallet.key_file = '$DIR/server.key'
 cron.database_name = '$DB'
 cron.use_background_workers = on
 max_connections = 100
