@@ -64,7 +64,9 @@ timed_ms() {
   local out
   out=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -c '\timing on' -c "$1") ||
     die "failed: $1"
-  echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1
+  out=$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1)
+  [ -n "$out" ] || die "no timing for: $1"
+  echo "$out"
 }
 
 calc() { awk "BEGIN { printf \"%.${2:-2}f\", $1 }"; }
@@ -79,8 +81,9 @@ note() {  # section key value
 
 # The sealer background worker only serves tpwallet.database; the scratch
 # database gets the same three steps, each in its own transaction, every
-# tpwallet.seal_interval, so that sealing and delta folding run during the
-# benchmark just as they would in production.
+# tpwallet.seal_interval, from one long-lived session (as the worker keeps
+# its backend and its cached plans), so that sealing and delta folding run
+# during the benchmark just as they would in production.
 SEALER_PID=
 start_sealer() {
   local ms
@@ -92,24 +95,33 @@ start_sealer() {
   local secs; secs=$(calc "$ms / 1000" 3)
   touch "$OUT/sealer.on"
   (
+    echo '\timing on'
     while [ -e "$OUT/sealer.on" ]; do
       sleep "$secs"
-      t0=$(date +%s%N)
-      r=$(psql -X -q -At -d "$DB" -c "SELECT tpwallet.seal()" -c "SELECT tpwallet.fold_deltas()" \
-            -c "SELECT tpwallet.expire_holds()" 2>&1 | tr '\n' ' ') || true
-      echo "$(date +%T.%N | cut -c1-12) $(( ($(date +%s%N) - t0) / 1000000 )) ms sealed/folded/expired: $r"
+      echo "SELECT 'step', clock_timestamp()::time(3);"
+      echo "SELECT 'sealed', tpwallet.seal();"
+      echo "SELECT 'folded', tpwallet.fold_deltas();"
+      echo "SELECT 'expired', tpwallet.expire_holds();"
     done
-  ) >> "$LOGDIR/sealer.log" 2>&1 &
+  ) | psql -X -q -At -d "$DB" >> "$LOGDIR/sealer.log" 2>&1 &
   SEALER_PID=$!
 }
 
 stop_sealer() {
   rm -f "$OUT/sealer.on"
   if [ -n "$SEALER_PID" ]; then
+    # The loop ends after its current sleep, then psql sees end of input.
+    local i
+    for i in $(seq 1 50); do kill -0 "$SEALER_PID" 2>/dev/null || break; sleep 0.2; done
     kill "$SEALER_PID" 2>/dev/null || true
     wait "$SEALER_PID" 2>/dev/null || true
     SEALER_PID=
   fi
+}
+
+# Time the sealer's steps took, from its log: "n steps, seconds busy".
+sealer_busy() {
+  awk -F'|' '/^step\|/ { n++ } /^Time: / { split($0, t, " "); ms += t[2] } END { printf "%d steps, %.1f s busy", n, ms / 1000 }' "$LOGDIR/sealer.log"
 }
 
 COPY_FILE=
@@ -154,6 +166,7 @@ bench_ledger() {
     note ledger "idempotency keys" "$( [ "$KEYS" = 1 ] && echo "a unique key on every transfer" || echo "none")"
     note ledger "post_batch" "$transfers transfers (= $rows postings) per round in $nbatches batches of $BATCH_SIZE; batch JSON pre-built in bench.batches; CALL bench.post_batches(): one post_batch per transaction (COMMIT per batch); debit and credit accounts uniformly random (distinct)"
     note ledger "COPY baseline" "COPY bench.bare_postings FROM a server-side file of $rows rows (text format, generated beforehand); table shaped like tpwallet.postings, no indexes, logged"
+    note ledger "COPY w/ indexes (info)" "the same COPY into bench.indexed_postings (LIKE tpwallet.postings INCLUDING INDEXES): the share of the gap that the postings' own indexes explain"
     note ledger "pgbench" "-n -M prepared -T $DURATION; 1 client (-j 1) and $CLIENTS clients (-j 2)"
     note ledger "random accounts" "transfer(u_a, u_b): a, b uniformly random, distinct"
     note ledger "hot account" "transfer(u_a, 'merchant'): a uniformly random, all credits to one account"
@@ -174,6 +187,11 @@ bench_ledger() {
   log "ledger round $round: COPY $rows rows"
   local copy_ms; copy_ms=$(timed_ms "COPY bench.bare_postings FROM '$COPY_FILE'")
   local bare_bytes; bare_bytes=$(q -c "SELECT pg_total_relation_size('bench.bare_postings')")
+  # Second, informational baseline: the same COPY into a table with the
+  # indexes of tpwallet.postings (what the postings' own indexes cost).
+  q -c "TRUNCATE bench.indexed_postings" -c "CHECKPOINT"
+  log "ledger round $round: COPY $rows rows into a table with postings' indexes"
+  local icopy_ms; icopy_ms=$(timed_ms "COPY bench.indexed_postings FROM '$COPY_FILE'")
 
   local before; before=$(q -F' ' -c "SELECT * FROM bench.ledger_size()")
   q -c "CHECKPOINT"
@@ -181,10 +199,12 @@ bench_ledger() {
   local batch_ms; batch_ms=$(timed_ms "CALL bench.post_batches()")
   local after; after=$(q -F' ' -c "SELECT * FROM bench.ledger_size()")
 
-  local batch_rate copy_rate
+  local batch_rate copy_rate icopy_rate
   batch_rate=$(calc "$rows / ($batch_ms / 1000)" 0)
   copy_rate=$(calc "$rows / ($copy_ms / 1000)" 0)
+  icopy_rate=$(calc "$rows / ($icopy_ms / 1000)" 0)
   record ledger "$round" batch_rate "post_batch (batch $BATCH_SIZE), postings/s" "$batch_rate" "$copy_rate" "postings/s" 0.50 "COPY"
+  record ledger "$round" batch_rate_idx "  same vs COPY w/ postings' indexes" "$batch_rate" "$icopy_rate" "postings/s" "" "COPY+idx"
   record_bytes "$round" batch "$before" "$after" "$bare_bytes" "$rows"
 
   # --- 2. single transfers vs single-row INSERT ---
@@ -249,10 +269,9 @@ conditions() {
   echo "|---|---|"
   echo "| date | $(date -u '+%Y-%m-%d %H:%M:%S UTC') |"
   echo "| machine | $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/ { printf "%.1f GiB RAM", $2 / 1048576 }' /proc/meminfo), $(uname -sr) |"
-  echo "| load average at end | $(cut -d' ' -f1-3 /proc/loadavg) |"
   echo "| tpwallet | commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$( [ -n "$(GIT_OPTIONAL_LOCKS=0 git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] && echo ' + uncommitted changes') |"
   echo "| database | $DB on $PGHOST port $PGPORT (recreated for the run) |"
-  echo "| rounds | $ROUNDS (figures below: mean; ratio range over rounds) |"
+  echo "| rounds | $ROUNDS (results: mean over rounds, ratio of the means, and the range of per-round ratios) |"
   echo "$s" | while IFS='|' read -r k v; do echo "| $k | $v |"; done
   awk -F'\t' '{ printf "| %s: %s | %s |\n", $1, $2, $3 }' "$NOTES"
 }
@@ -264,7 +283,7 @@ summary_rows() {
       if (!(k in seen)) { seen[k] = 1; order[++n] = k; label[k] = $4; unit[k] = $7; target[k] = $8; blabel[k] = $9 }
       cnt[k]++; sub_[k] += $5
       if ($6 != "") { bcnt[k]++; base[k] += $6; if ($6 > 0) { r = $5 / $6; if (!(k in rmin) || r < rmin[k]) rmin[k] = r; if (!(k in rmax) || r > rmax[k]) rmax[k] = r } }
-      rounds[k] = rounds[k] (rounds[k] == "" ? "" : " / ") fmt($5 + 0) }
+      rounds[k] = rounds[k] (rounds[k] == "" ? "" : " / ") fmt($5 + 0) (($6 != "" && $6 > 0) ? sprintf(" (%.3f)", $5 / $6) : "") }
     END {
       for (i = 1; i <= n; i++) {
         k = order[i]; s = sub_[k] / cnt[k]
@@ -286,12 +305,13 @@ print_summary() {
     BEGIN { printf "%-42s %10s %18s %7s %13s %8s %4s\n", "measurement", "tpwallet", "baseline", "ratio", "ratio range", "target", "met"
             printf "%s\n", "---------------------------------------------------------------------------------------------------------" }
     { printf "%-42s %10s %18s %7s %13s %8s %4s\n", $1, $2, $3, $5, $6, $7, $8 }'
-  echo "per round (round 1 / round 2 / ...), tpwallet figure:"
+  echo "per round (round 1 / round 2 / ...): tpwallet figure (ratio to its baseline):"
   summary_rows | awk -F'\t' '{ printf "  %-42s %s\n", $1, $9 }'
   echo "bytes rows: baseline = 2 x bytes/row of the bare table (for reading only, no target)."
   echo "conditions: $ACCOUNTS accounts, batch $BATCH_SIZE, $CLIENTS clients, ${DURATION}s per pgbench run, $ROUNDS round(s)," \
        "idempotency keys $( [ "$KEYS" = 1 ] && echo on || echo off), synchronous_commit=$(q -c 'SHOW synchronous_commit')," \
-       "fsync=$(q -c 'SHOW fsync'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+       "fsync=$(q -c 'SHOW fsync'), $(nproc) CPUs; load average $(awk -F'\t' '$2 ~ /^load average at start/ { print $3 }' "$NOTES") at start," \
+       "$(cut -d' ' -f1-3 /proc/loadavg) at end; sealer: $(sealer_busy)"
   echo "details: $OUT/results.md"
 }
 
@@ -322,6 +342,10 @@ main() {
   mkdir -p "$OUT" "$LOGDIR"
   : > "$RESULTS"; : > "$NOTES"; : > "$ERRFILE"; : > "$LOGDIR/sealer.log"
   command -v pgbench >/dev/null || die "pgbench not found (postgresql-client-15; run scripts/setup.sh)"
+  local s round
+  for s in $SECTIONS; do
+    declare -F "bench_$s" >/dev/null || die "unknown section $s (have: $ALL_SECTIONS)"
+  done
   start_cluster
 
   local worker_db
@@ -333,15 +357,16 @@ main() {
   # Server-side file for the COPY baseline, inside the data directory.
   COPY_FILE="$(q -c 'SHOW data_directory')/tpw_bench_postings.copy"
 
+  note run "load average at start" "$(cut -d' ' -f1-3 /proc/loadavg)"
   start_sealer
-  local s round
   for round in $(seq 1 "$ROUNDS"); do
     for s in $SECTIONS; do
-      declare -F "bench_$s" >/dev/null || die "unknown section $s (have: $ALL_SECTIONS)"
       "bench_$s" "$round"
     done
   done
   stop_sealer
+  note run "load average at end" "$(cut -d' ' -f1-3 /proc/loadavg)"
+  note run "sealer during the run" "$(sealer_busy) (seal + fold_deltas + expire_holds)"
 
   write_markdown
   print_summary

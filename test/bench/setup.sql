@@ -5,7 +5,7 @@
 -- u_0 .. u_{accounts-1} (no overdraft), each funded with 1,000,000.00 from
 -- the debit-normal, allow_negative account "bank"; one credit-normal hot
 -- account "merchant".  Baseline tables have the shape of tpwallet.postings
--- and no index at all.
+-- and no index at all (bench.indexed_postings: with the postings' indexes).
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
@@ -35,6 +35,8 @@ CREATE TABLE bench.bare_postings (
 	occurred_at  timestamptz NOT NULL
 );
 CREATE TABLE bench.bare_insert (LIKE bench.bare_postings);
+-- Informational: the same shape with whatever indexes tpwallet.postings has.
+CREATE TABLE bench.indexed_postings (LIKE tpwallet.postings INCLUDING INDEXES);
 
 -- Pre-built post_batch arguments (building them is not timed).
 CREATE TABLE bench.batches (
