@@ -87,12 +87,35 @@ CONF
   echo "cluster: created in $DATA"
 }
 
+# SoftHSM2, the HSM of the throwaway cluster: a token "tpwallet" in a
+# private folder, its user PIN in a file only the server's user can read.
+# The server finds the token through SOFTHSM2_CONF in its environment.
+HSM_DIR="$DIR/softhsm"
+HSM_MODULE=${TPW_PKCS11_MODULE:-/usr/lib/softhsm/libsofthsm2.so}
+init_hsm() {
+  if [ -f "$HSM_DIR/softhsm2.conf" ]; then return; fi
+  if [ ! -f "$HSM_MODULE" ]; then echo "cluster: no PKCS#11 module at $HSM_MODULE (run scripts/setup.sh)" >&2; return; fi
+  as_pg mkdir -p "$HSM_DIR/tokens"
+  as_pg sh -c "printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' '$HSM_DIR/tokens' > '$HSM_DIR/softhsm2.conf'"
+  as_pg sh -c "umask 077; head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > '$DIR/hsm.pin'"
+  as_pg env SOFTHSM2_CONF="$HSM_DIR/softhsm2.conf" softhsm2-util --init-token --free --label tpwallet \
+    --pin "$(cat "$DIR/hsm.pin")" --so-pin "$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')" >/dev/null
+  cat >> "$DATA/postgresql.conf" <<CONF
+tpwallet.pkcs11_module = '$HSM_MODULE'
+tpwallet.pkcs11_token = 'tpwallet'
+tpwallet.pkcs11_pin_file = '$DIR/hsm.pin'
+CONF
+  echo "cluster: SoftHSM2 token 'tpwallet' in $HSM_DIR"
+}
+
 do_start() {
   do_init
+  init_hsm
   if running; then return; fi
   local port; port=$(free_port)
   echo "$port" > "$PORTFILE"
-  as_pg "$PGBIN/pg_ctl" -D "$DATA" -o "-p $port" -l "$DIR/server.log" -w -t 60 start >/dev/null
+  as_pg env SOFTHSM2_CONF="$HSM_DIR/softhsm2.conf" \
+    "$PGBIN/pg_ctl" -D "$DATA" -o "-p $port" -l "$DIR/server.log" -w -t 60 start >/dev/null
   as_pg "$PGBIN/psql" -h "$DIR" -p "$port" -U postgres -d postgres -qAtc \
     "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||
     as_pg "$PGBIN/createdb" -h "$DIR" -p "$port" -U postgres "$DB"
@@ -113,7 +136,7 @@ case "${1:-status}" in
   status)
     if running; then echo "cluster: running on port $(port), data in $DATA"; else echo "cluster: not running ($DATA)"; exit 3; fi ;;
   psql) shift; exec "$PGBIN/psql" -h "$DIR" -p "$(port)" -U postgres -d "$DB" -v ON_ERROR_STOP=1 "$@" ;;
-  env) echo "export PGHOST='$DIR' PGPORT='$(port)' PGUSER=postgres PGDATABASE='$DB' PGDATA='$DATA'" ;;
+  env) echo "export PGHOST='$DIR' PGPORT='$(port)' PGUSER=postgres PGDATABASE='$DB' PGDATA='$DATA' SOFTHSM2_CONF='$HSM_DIR/softhsm2.conf'" ;;
   destroy) do_stop; rm -rf "$DIR"; echo "cluster: removed $DIR" ;;
   *) sed -n '2,15p' "$0"; exit 2 ;;
 esac

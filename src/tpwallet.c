@@ -1,11 +1,13 @@
 /*
  * tpwallet.c
- *	  Module entry point: GUCs and background workers.
+ *	  Module entry point: GUCs, the server key and background workers.
  *
  * SQL functions that need neither shared memory nor workers work without
  * shared_preload_libraries; the sealer worker needs it and says so.
  */
 #include "tpwallet.h"
+#include "keys/hsm.h"
+#include "keys/keystore.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -49,8 +51,15 @@ _PG_init(void)
 							0,
 							NULL, NULL, NULL);
 
+	tpw_keystore_define_gucs();
+	tpw_hsm_define_gucs();
+
 	MarkGUCPrefixReserved("tpwallet");
 
 	if (process_shared_preload_libraries_in_progress)
+	{
+		/* read once in the postmaster; backends inherit it through fork() */
+		tpw_keystore_load_at_startup();
 		tpwallet_register_workers();
+	}
 }

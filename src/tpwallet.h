@@ -19,6 +19,8 @@
 #define ERRCODE_TW_HOLD_NOT_PENDING		MAKE_SQLSTATE('T','W','0','0','7')
 #define ERRCODE_TW_ALREADY_REVERSED		MAKE_SQLSTATE('T','W','0','0','8')
 #define ERRCODE_TW_APPEND_ONLY			MAKE_SQLSTATE('T','W','0','0','9')
+#define ERRCODE_TW_HSM_UNAVAILABLE		MAKE_SQLSTATE('T','W','0','1','0')
+#define ERRCODE_TW_HSM_LOGIN_FAILED		MAKE_SQLSTATE('T','W','0','1','1')
 
 /* GUCs (tpwallet.c) */
 extern char *tpwallet_database;

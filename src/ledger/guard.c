@@ -18,6 +18,13 @@
 
 PG_FUNCTION_INFO_V1(tpwallet_guard_append_only);
 
+static bool
+is_key_store_table(const char *relname)
+{
+	return strcmp(relname, "signing_keys") == 0 || strcmp(relname, "key_secrets") == 0 ||
+		strcmp(relname, "signature_log") == 0;
+}
+
 Datum
 tpwallet_guard_append_only(PG_FUNCTION_ARGS)
 {
@@ -36,6 +43,13 @@ tpwallet_guard_append_only(PG_FUNCTION_ARGS)
 	else
 		op = "this change";
 
+	if (is_key_store_table(RelationGetRelationName(trigdata->tg_relation)))
+		ereport(ERROR,
+				(errcode(ERRCODE_TW_APPEND_ONLY),
+				 errmsg("%s of tpwallet.%s is not allowed: keys and signatures are append-only",
+						op, RelationGetRelationName(trigdata->tg_relation)),
+				 errdetail("Keys are never removed and the signature log is never changed."),
+				 errhint("Disable or retire a key with tpwallet.set_key_status(label, status).")));
 	ereport(ERROR,
 			(errcode(ERRCODE_TW_APPEND_ONLY),
 			 errmsg("%s of tpwallet.%s is not allowed: the ledger is append-only",

@@ -63,6 +63,25 @@ GRANT EXECUTE ON FUNCTION tpwallet.verify_ledger(), tpwallet.prove_entry(bigint)
 	tpwallet.verify_proof(jsonb), tpwallet.check_balances(), tpwallet.check_pending()
 	TO tpwallet_auditor;
 
+-- keys and signing: pure primitives for everyone; key management for
+-- admins; signing only for members of tpwallet_signer (not implied by admin:
+-- whoever manages keys does not sign with them by default).
+GRANT EXECUTE ON FUNCTION tpwallet.keccak256(bytea), tpwallet.rlp_encode(jsonb),
+	tpwallet.rlp_decode(bytea), tpwallet.eth_address(bytea), tpwallet.ecrecover(bytea, bytea),
+	tpwallet.verify_signature(bytea, bytea, bytea), tpwallet._pubkey_uncompressed(bytea),
+	tpwallet.eth_decode_transaction(bytea)
+	TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tpwallet.create_key(text, text), tpwallet.import_key(text, bytea, text),
+	tpwallet.set_key_status(text, text)
+	TO tpwallet_admin;
+GRANT EXECUTE ON FUNCTION tpwallet.sign_digest(text, bytea), tpwallet.sign_digests(text, bytea[]),
+	tpwallet.eth_sign_transaction(text, jsonb)
+	TO tpwallet_signer;
+GRANT SELECT ON tpwallet.keys TO tpwallet_reader, tpwallet_signer, tpwallet_admin;
+GRANT SELECT ON tpwallet.signatures TO tpwallet_auditor, tpwallet_admin;
+-- sealed private keys: nobody but the owner, not even auditors
+REVOKE ALL ON tpwallet.key_secrets FROM tpwallet_auditor;
+
 -- pg_dump must back up the ledger's data, not only CREATE EXTENSION.
 -- (One call per command: each call updates the pg_extension row.)
 DO $dump$
@@ -72,7 +91,9 @@ BEGIN
 	FOREACH t IN ARRAY ARRAY['assets', 'accounts', 'account_deltas', 'journal', 'postings', 'idempotency',
 	                         'holds', 'hold_resolutions', 'seals', 'block_members', 'audit_log',
 	                         'journal_id_seq', 'hold_id_seq', 'seal_id_seq',
-	                         'accounts_id_seq', 'audit_log_id_seq']
+	                         'accounts_id_seq', 'audit_log_id_seq',
+	                         'signing_keys', 'key_secrets', 'signature_log',
+	                         'signing_keys_id_seq', 'signature_log_id_seq']
 	LOOP
 		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
 	END LOOP;
