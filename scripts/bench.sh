@@ -20,6 +20,8 @@
 #   TPW_BENCH_DURATION     seconds per pgbench run  [15]
 #   TPW_BENCH_CLIENTS      clients of the concurrent pgbench runs  [8]
 #   TPW_BENCH_KEYS         1: every transfer carries an idempotency key  [1]
+#   TPW_BENCH_SIGNS        digests per sign_digests call, local key  [20000]
+#   TPW_BENCH_HSM_SIGNS    digests per sign_digests call, HSM key  [2000]
 #
 # Benchmarks report; tests assert: a missed target never fails this script,
 # only an error does.
@@ -36,7 +38,9 @@ BATCH_SIZE=${TPW_BENCH_BATCH_SIZE:-1000}
 DURATION=${TPW_BENCH_DURATION:-15}
 CLIENTS=${TPW_BENCH_CLIENTS:-8}
 KEYS=${TPW_BENCH_KEYS:-1}
-ALL_SECTIONS="ledger"
+SIGNS=${TPW_BENCH_SIGNS:-20000}
+HSM_SIGNS=${TPW_BENCH_HSM_SIGNS:-2000}
+ALL_SECTIONS="ledger signing"
 SECTIONS=${TPW_BENCH_SECTIONS:-$ALL_SECTIONS}
 
 RESULTS="$OUT/results.tsv"     # section round key label subject baseline unit target baseline_label
@@ -236,6 +240,48 @@ bench_ledger() {
   record ledger "$round" lat_nc "  latency, $CLIENTS clients, random, ms" "${lat[transfer_${CLIENTS}c]}" "${lat[insert_${CLIENTS}c]}" "ms" "" "INSERT"
   record ledger "$round" lat_hot "  latency, $CLIENTS clients, hot, ms" "${lat[hot_${CLIENTS}c]}" "${lat[insert_${CLIENTS}c_b]}" "ms" "" "INSERT"
   record_bytes "$round" single "$before" "$after" "$bare_ins_bytes" "$bare_ins_rows"
+}
+
+# Signing: sign_digests with a local key vs a plain C loop over
+# libsecp256k1; with an HSM key vs a plain C loop over the PKCS#11 module's
+# C_Sign (same token); keccak256() in SQL vs the same C routine in a loop.
+bench_signing() {
+  local round=$1
+  local cdir="$ROOT/test/c/build"
+  if [ "$round" = 1 ]; then
+    make -s -C "$ROOT/test/c" bench-build >/dev/null || die "could not build the C baselines (test/c bench-build)"
+    q -c "SELECT tpwallet.create_key('bench-local', 'local'), tpwallet.create_key('bench-hsm', 'pkcs11')" >/dev/null
+    q -c "CREATE TABLE bench.sign_input (backend text PRIMARY KEY, digests bytea[] NOT NULL)" \
+      -c "INSERT INTO bench.sign_input
+            SELECT 'local', array_agg(tpwallet.keccak256(('l' || i)::bytea)) FROM generate_series(1, $SIGNS) i
+          UNION ALL
+            SELECT 'pkcs11', array_agg(tpwallet.keccak256(('h' || i)::bytea)) FROM generate_series(1, $HSM_SIGNS) i" \
+      -c "CREATE TABLE bench.blob (b bytea)" -c "ALTER TABLE bench.blob ALTER b SET STORAGE EXTERNAL" \
+      -c "INSERT INTO bench.blob SELECT string_agg(tpwallet.keccak256(i::text::bytea), ''::bytea) FROM generate_series(1, 2097152) i" >/dev/null
+    note signing "local" "sign_digests('bench-local', <$SIGNS digests>) in one call (keys: RFC 6979 via libsecp256k1, key unsealed once per call, one signature_log row per call); baseline: test/c/bench_secp, $SIGNS secp256k1_ecdsa_sign_recoverable in a C loop, randomized context"
+    note signing "hsm" "sign_digests('bench-hsm', <$HSM_SIGNS digests>): C_SignInit + C_Sign per digest, then low-s normalization and recovery id by recovery against the key (1 to 2 recoveries); baseline: test/c/bench_p11, $HSM_SIGNS C_SignInit + C_Sign on a cached key handle, same SoftHSM2 token, same process model (one session)"
+    note signing "keccak" "SELECT tpwallet.keccak256(b) over a 64 MiB bytea (stored uncompressed) vs keccak256() of src/crypto/keccak.c over 64 MiB in 1 MiB chunks in C; MB = 2^20 bytes"
+  fi
+
+  local raw; raw=$("$cdir/bench_secp" "$SIGNS") || die "bench_secp failed"
+  local secp_raw; secp_raw=$(sed -n 's/^secp_raw_sign_per_sec \([0-9.]*\).*/\1/p' <<<"$raw")
+  local keccak_raw; keccak_raw=$(sed -n 's/^keccak_raw_mb_per_sec \([0-9.]*\).*/\1/p' <<<"$raw")
+  log "signing round $round: sign_digests, local key, $SIGNS digests"
+  local ms; ms=$(timed_ms "SELECT cardinality(tpwallet.sign_digests('bench-local', digests)) FROM bench.sign_input WHERE backend = 'local'")
+  record signing "$round" local "sign_digests, local key, signatures/s" "$(calc "$SIGNS / ($ms / 1000)" 0)" "$secp_raw" "sig/s" 0.70 "secp C loop"
+
+  local hsm_dir; hsm_dir=$(dirname "$PGDATA")
+  local p11_out
+  p11_out=$(runuser -u postgres -- env SOFTHSM2_CONF="$hsm_dir/softhsm/softhsm2.conf" \
+      "$cdir/bench_p11" "$(q -c 'SHOW tpwallet.pkcs11_module')" "$(q -c 'SHOW tpwallet.pkcs11_token')" \
+      "$(q -c 'SHOW tpwallet.pkcs11_pin_file')" "$HSM_SIGNS" 2>/dev/null) || die "bench_p11 failed"
+  local p11_raw; p11_raw=$(sed -n 's/^p11_raw_sign_per_sec \([0-9.]*\).*/\1/p' <<<"$p11_out")
+  log "signing round $round: sign_digests, HSM key, $HSM_SIGNS digests"
+  ms=$(timed_ms "SELECT cardinality(tpwallet.sign_digests('bench-hsm', digests)) FROM bench.sign_input WHERE backend = 'pkcs11'")
+  record signing "$round" hsm "sign_digests, HSM key (SoftHSM2), signatures/s" "$(calc "$HSM_SIGNS / ($ms / 1000)" 0)" "$p11_raw" "sig/s" 0.70 "C_Sign loop"
+
+  ms=$(timed_ms "SELECT length(tpwallet.keccak256(b)) FROM bench.blob")
+  record signing "$round" keccak "keccak256() in SQL, MB/s" "$(calc "64 / ($ms / 1000)" 1)" "$keccak_raw" "MB/s" "" "C loop"
 }
 
 # Bytes per transfer of a part, from pg_total_relation_size before/after.

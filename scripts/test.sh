@@ -2,7 +2,9 @@
 # Set up everything and run the whole test suite:
 #   C unit tests (plain, ASan/UBSan, valgrind) and fuzzing of every C parser,
 #   pg_regress (sql/, expected/), pgTAP invariants (test/pgtap/),
-#   scenario tests with real parts (test/scenarios/: concurrency, crash, tamper),
+#   the PKCS#11 bridge against a private SoftHSM2 token,
+#   scenario tests with real parts (test/scenarios/: concurrency, crash,
+#   tamper, SoftHSM2, a local anvil Ethereum node),
 #   and the standalone proof verifier.
 # Run as root on Debian 12 (it installs packages and the extension).
 set -uo pipefail
@@ -56,6 +58,7 @@ proof_tool() {
 step "C unit tests (gcc)" make -s -C test/c test
 step "C unit tests (ASan+UBSan)" make -s -C test/c asan
 step "C unit tests (valgrind)" make -s -C test/c valgrind
+step "PKCS#11 bridge against SoftHSM2 (plain and valgrind)" make -s -C test/c p11 VALGRIND_P11=1
 # libFuzzer is chatty: keep its log, show the end of it only on failure.
 fuzz() {
   local log="$ROOT/test/c/build/fuzz.log"
@@ -70,7 +73,7 @@ step "fuzzing (${FUZZ_SECONDS:-15}s per C parser)" fuzz
 step "pg_regress" regress
 step "pgTAP invariants" pgtap
 step "standalone proof verifier" proof_tool
-step "scenarios (concurrency, crash, tamper)" prove test/scenarios/
+step "scenarios (concurrency, crash, tamper, HSM, Ethereum node)" prove test/scenarios/
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed suites: ${failures[*]}"
