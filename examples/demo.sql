@@ -109,3 +109,23 @@ SELECT asset, sum(debits_posted) AS total_debits, sum(credits_posted) AS total_c
 SELECT e.entry_id, e.book, e.kind, to_char(e.occurred_at, 'HH24:MI') AS at, e.reference,
        e.reverses, e.reversed_by, e.sealed_in_block AS block
   FROM tpwallet.entries e ORDER BY e.entry_id;
+
+\echo '== The withdrawal, signed for the chain by the hot wallet key in the HSM (SoftHSM2)'
+\o /dev/null
+SELECT tpwallet.create_key('hot-wallet:ETH', 'pkcs11');
+\o
+SELECT label, backend, address, status FROM tpwallet.keys;
+-- 0.5 ETH in wei, exactly, from the ledger's own posting (credits are stored negative)
+SELECT ('{"chainId": 1, "nonce": 0, "maxPriorityFeePerGas": "1500000000", "maxFeePerGas": "30000000000",
+          "gas": 21000, "to": "' || (j.metadata ->> 'to') || '", "value": "'
+        || (-p.amount * 10 ^ a.decimals)::numeric(78, 0) || '"}')::jsonb AS tx
+  FROM tpwallet.journal j JOIN tpwallet.postings p ON p.entry_id = j.id
+  JOIN tpwallet.accounts c ON c.id = p.account_id JOIN tpwallet.assets a ON a.code = c.asset
+ WHERE j.idempotency_key = 'withdrawal-88' AND c.code = 'custody:ETH' \gset
+SELECT tpwallet.eth_sign_transaction('hot-wallet:ETH', :'tx') AS raw \gset
+SELECT octet_length(:'raw'::bytea) AS raw_bytes, left(encode(:'raw'::bytea, 'hex'), 24) || '...' AS raw_hex;
+SELECT d ->> 'type' AS type, d ->> 'to' AS to, d ->> 'value' AS value_wei, d ->> 'from' AS signed_by,
+       d ->> 'from' = (SELECT address FROM tpwallet.keys WHERE label = 'hot-wallet:ETH') AS sender_is_hot_wallet
+  FROM tpwallet.eth_decode_transaction(:'raw'::bytea) AS d;
+\echo '== Every signature is in the audit log (never the key)'
+SELECT log_id, key_label, purpose, left(encode(digest, 'hex'), 16) || '...' AS digest, signed_by FROM tpwallet.signatures;
