@@ -115,7 +115,8 @@ raise_p11(int rc, const char *what, const char *err)
 			 errhint("Check the PIN in tpwallet.pkcs11_pin_file; too many wrong PINs lock the token.") :
 			 rc == TPW_P11_ERR_NOT_FOUND ?
 			 errhint("The key's object is not on the token named by tpwallet.pkcs11_token.") :
-			 errhint("Check that the HSM is reachable and tpwallet.pkcs11_module and tpwallet.pkcs11_token are right.")));
+			 errhint("Check that the HSM is reachable and tpwallet.pkcs11_module and tpwallet.pkcs11_token are right."),
+			 errhidestmt(true)));
 }
 
 static tpw_p11 *

@@ -9,6 +9,10 @@
  * clear: 'local' keys are sealed before they reach a table, 'pkcs11' keys
  * stay in the HSM.  Every signature is recorded in tpwallet.signature_log,
  * every key change in tpwallet.audit_log.
+ *
+ * import_key's errors carry errhidestmt: the server log must not repeat a
+ * statement whose text may hold a private key (callers should still pass
+ * the key as a bind parameter, which is never logged by default).
  */
 #include "postgres.h"
 
@@ -52,7 +56,8 @@ refuse_existing_label(const char *label)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("key \"%s\" already exists", label),
-				 errhint("Key labels are unique and never reused, even for retired keys.")));
+				 errhint("Key labels are unique and never reused, even for retired keys."),
+				 errhidestmt(true)));
 }
 
 /* Insert the key's rows and the audit record; returns the checksummed address. */
@@ -194,7 +199,8 @@ tpwallet_import_key(PG_FUNCTION_ARGS)
 	if (TPW_BYTEA_LEN(priv) != TPW_SECKEY_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a secp256k1 private key must be 32 bytes, not %zu", TPW_BYTEA_LEN(priv))));
+				 errmsg("a secp256k1 private key must be 32 bytes, not %zu", TPW_BYTEA_LEN(priv)),
+				 errhidestmt(true)));
 	memcpy(seckey, TPW_BYTEA_PTR(priv), TPW_SECKEY_LEN);
 	if (!tpw_secp_seckey_valid(seckey))
 	{
@@ -202,7 +208,8 @@ tpwallet_import_key(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid secp256k1 private key"),
-				 errdetail("A private key is a number from 1 to n - 1 (the group order).")));
+				 errdetail("A private key is a number from 1 to n - 1 (the group order)."),
+				 errhidestmt(true)));
 	}
 	SPI_connect();
 	PG_TRY();

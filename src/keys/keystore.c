@@ -291,7 +291,8 @@ tpw_check_key_label(const char *label)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid key label \"%s\"", label),
-				 errhint("Use 1 to 64 letters, digits, \".\", \"_\", \":\" or \"-\", starting with a letter or digit.")));
+				 errhint("Use 1 to 64 letters, digits, \".\", \"_\", \":\" or \"-\", starting with a letter or digit."),
+				 errhidestmt(true)));
 }
 
 static SPIPlanPtr lookup_plan = NULL;

@@ -102,5 +102,17 @@ is "$(q "$DB" "SELECT count(*) FROM tpwallet.signing_keys")" "$keys" "no key row
 mv "$TOKENS.down" "$TOKENS"
 is "$(q "$DB" "SELECT tpwallet.ecrecover(tpwallet.keccak256('back'), tpwallet.sign_digest('hsm-a', tpwallet.keccak256('back')))")" \
 	"$addr" "HSM back: signing works again, no restart needed"
+# A failed import must not leave the private key in the server log (the
+# statement text is not logged with import_key's errors).
+mark=$(log_mark)
+for stmt in "SELECT tpwallet.import_key('hsm-a', '\\x7777777777777777777777777777777777777777777777777777777777777777', 'pkcs11')" \
+	"SELECT tpwallet.import_key('bad label', '\\x7777777777777777777777777777777777777777777777777777777777777777', 'local')" \
+	"SELECT tpwallet.import_key('short', '\\x77777777777777777777777777777777777777777777777777777777777777', 'local')"; do
+	q "$DB" "$stmt" >/dev/null 2>&1 && fail "a bad import is refused: $stmt"
+done
+sleep 0.5
+logged=$(log_since "$mark")
+like "$logged" "already exists" "the refused imports are in the server log"
+unlike "$logged" "7777777777777777" "but the private key in their statements is not"
 check_invariants "$DB" "after the HSM failures"
 done_testing
