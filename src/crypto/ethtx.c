@@ -235,6 +235,12 @@ parse_decimal_digits(const char *s, size_t len, uint8_t out32[U256_LEN])
 		if (s[i] < '0' || s[i] > '9')
 			return ETH_ERR_INVALID_NUMBER;
 
+	/* leading zeros cost nothing, however many there are */
+	while (len > 1 && s[0] == '0')
+	{
+		s++;
+		len--;
+	}
 	memset(v, 0, sizeof(v));
 	for (i = 0; i < len; i++)
 		if (u256_mul_add_small(v, 10, (unsigned) (s[i] - '0')))

@@ -12,6 +12,9 @@
  * and signed EIP-1559 transactions (0x02 || RLP list of 12) are accepted,
  * every field in its one canonical form, so that decoding and re-encoding
  * with the decoded signature reproduces the input byte for byte.  The
+ * signature must be usable as well: r in [1, n-1] and s in [1, n/2] (the
+ * EIP-2 low-s rule, without which a signed transaction has two valid
+ * encodings), and a legacy v of 27/28 or chainId * 2 + 35/36.  The
  * caller recovers the sender from eth_tx_signing_hash() and the decoded
  * (y_parity, r, s) with secp256k1; this file does no elliptic-curve math.
  *
@@ -205,7 +208,9 @@ extern int	eth_tx_encode_signed(const eth_tx *tx, int recovery_id,
 /*
  * Decode a signed transaction.  On success *out describes it and may own
  * one block from a (release with eth_tx_free; the input need not outlive
- * *out).  On failure *out is zeroed and nothing stays allocated.
+ * *out).  On failure *out is zeroed and nothing stays allocated.  *out is
+ * overwritten either way, so free a previous decode into it first.  The
+ * block is at most about three times len.
  */
 extern int	eth_tx_decode(const uint8_t *raw, size_t len,
 						  const rlp_allocator *a, eth_tx *out);
