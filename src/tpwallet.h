@@ -21,6 +21,8 @@
 #define ERRCODE_TW_APPEND_ONLY			MAKE_SQLSTATE('T','W','0','0','9')
 #define ERRCODE_TW_HSM_UNAVAILABLE		MAKE_SQLSTATE('T','W','0','1','0')
 #define ERRCODE_TW_HSM_LOGIN_FAILED		MAKE_SQLSTATE('T','W','0','1','1')
+#define ERRCODE_TW_FROST_INVALID_SHARE	MAKE_SQLSTATE('T','W','0','1','2')
+#define ERRCODE_TW_NONCE_REUSED			MAKE_SQLSTATE('T','W','0','1','3')
 
 /* GUCs (tpwallet.c) */
 extern char *tpwallet_database;

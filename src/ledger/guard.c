@@ -22,7 +22,7 @@ static bool
 is_key_store_table(const char *relname)
 {
 	return strcmp(relname, "signing_keys") == 0 || strcmp(relname, "key_secrets") == 0 ||
-		strcmp(relname, "signature_log") == 0;
+		strcmp(relname, "signature_log") == 0 || strncmp(relname, "frost_", 6) == 0;
 }
 
 Datum

@@ -82,7 +82,24 @@ GRANT SELECT ON tpwallet.signatures TO tpwallet_auditor, tpwallet_admin;
 -- sealed private keys: nobody but the owner, not even auditors
 REVOKE ALL ON tpwallet.key_secrets FROM tpwallet_auditor;
 
+-- FROST: pure functions for everyone; shares imported by admins; rounds one
+-- and two, and the local coordinator, for signers; sealed shares and nonces
+-- readable by nobody.
+GRANT EXECUTE ON FUNCTION tpwallet.frost_keygen(int, int, bytea, bytea[]), tpwallet.frost_nonce(bytea, bytea),
+	tpwallet.frost_sign_share(int, bytea, bytea, bytea, bytea, bytea, jsonb),
+	tpwallet.frost_aggregate(bytea, bytea, jsonb, jsonb), tpwallet.frost_verify(bytea, bytea, bytea)
+	TO PUBLIC;
+GRANT EXECUTE ON FUNCTION tpwallet.frost_import_share(text, int, bytea, bytea) TO tpwallet_admin;
+GRANT EXECUTE ON FUNCTION tpwallet.frost_commit(text), tpwallet.frost_sign(text, bigint, bytea, jsonb),
+	tpwallet.frost_sign_with(text[], bytea)
+	TO tpwallet_signer;
+GRANT SELECT ON tpwallet.frost_participants TO tpwallet_reader, tpwallet_signer, tpwallet_admin;
+REVOKE ALL ON tpwallet.frost_shares, tpwallet.frost_nonces FROM tpwallet_auditor;
+
 -- pg_dump must back up the ledger's data, not only CREATE EXTENSION.
+-- Not frost_nonces: a restored backup must never bring back round-one nonces
+-- that may have signed since (a reused nonce gives the share away); its
+-- sequence is dumped so that new commitment ids do not collide with used ones.
 -- (One call per command: each call updates the pg_extension row.)
 DO $dump$
 DECLARE
@@ -93,7 +110,9 @@ BEGIN
 	                         'journal_id_seq', 'hold_id_seq', 'seal_id_seq',
 	                         'accounts_id_seq', 'audit_log_id_seq',
 	                         'signing_keys', 'key_secrets', 'signature_log',
-	                         'signing_keys_id_seq', 'signature_log_id_seq']
+	                         'signing_keys_id_seq', 'signature_log_id_seq',
+	                         'frost_shares', 'frost_nonce_uses',
+	                         'frost_shares_id_seq', 'frost_nonces_commitment_id_seq']
 	LOOP
 		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
 	END LOOP;
