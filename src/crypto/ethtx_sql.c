@@ -358,7 +358,7 @@ tpwallet_eth_sign_transaction(PG_FUNCTION_ARGS)
 	SPI_connect();
 	tpw_key_lookup(label, &key);
 	tpw_key_sign(&key, 1, hash, sig);
-	tpw_log_signatures(&key, "eth_transaction", 1, hash, sig);
+	tpw_log_signatures(&key, "eth_transaction", 1, hash, sig, TPW_SIGNATURE_LEN);
 	SPI_finish();
 
 	eth_check(eth_tx_encode_signed(&tx, sig[64] - 27, sig, sig + 32, &tpw_palloc_allocator,

@@ -305,7 +305,7 @@ tpwallet_sign_digest(PG_FUNCTION_ARGS)
 	SPI_connect();
 	tpw_key_lookup(label, &key);
 	tpw_key_sign(&key, 1, TPW_BYTEA_PTR(digest), sig);
-	tpw_log_signatures(&key, "digest", 1, TPW_BYTEA_PTR(digest), sig);
+	tpw_log_signatures(&key, "digest", 1, TPW_BYTEA_PTR(digest), sig, TPW_SIGNATURE_LEN);
 	SPI_finish();
 	PG_RETURN_BYTEA_P(tpw_bytea_from(sig, sizeof(sig)));
 }
@@ -364,7 +364,7 @@ tpwallet_sign_digests(PG_FUNCTION_ARGS)
 	if (n > 0)
 	{
 		tpw_key_sign(&key, n, digests, sigs);
-		tpw_log_signatures(&key, "digest", n, digests, sigs);
+		tpw_log_signatures(&key, "digest", n, digests, sigs, TPW_SIGNATURE_LEN);
 	}
 	SPI_finish();
 	for (int i = 0; i < n; i++)

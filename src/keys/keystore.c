@@ -363,14 +363,21 @@ tpw_key_lookup(const char *label, TpwKey *key)
 
 /* ---------------------------------------------------------------- signing */
 
+void
+tpw_key_unseal_local(const TpwKey *key, uint8 seckey[TPW_SECKEY_LEN])
+{
+	uint8		aad[128];
+	size_t		aadlen = tpw_key_aad(key->label, key->public_key, aad, sizeof(aad));
+
+	tpw_unseal_secret(key->sealed, aad, aadlen, seckey, TPW_SECKEY_LEN);
+}
+
 static void
 sign_local(const TpwKey *key, int n, const uint8 *digests, uint8 *signatures)
 {
 	uint8		seckey[TPW_SECKEY_LEN];
-	uint8		aad[128];
-	size_t		aadlen = tpw_key_aad(key->label, key->public_key, aad, sizeof(aad));
 
-	tpw_unseal_secret(key->sealed, aad, aadlen, seckey, sizeof(seckey));
+	tpw_key_unseal_local(key, seckey);
 	PG_TRY();
 	{
 		for (int i = 0; i < n; i++)
@@ -428,7 +435,7 @@ bytea_array(const uint8 *data, int n, size_t w)
 
 void
 tpw_log_signatures(const TpwKey *key, const char *purpose, int n,
-				   const uint8 *digests, const uint8 *signatures)
+				   const uint8 *digests, const uint8 *signatures, size_t siglen)
 {
 	Datum		args[6];
 
@@ -448,7 +455,7 @@ tpw_log_signatures(const TpwKey *key, const char *purpose, int n,
 	args[1] = CStringGetTextDatum(key->label);
 	args[2] = CStringGetTextDatum(purpose);
 	args[3] = bytea_array(digests, n, 32);
-	args[4] = bytea_array(signatures, n, TPW_SIGNATURE_LEN);
+	args[4] = bytea_array(signatures, n, siglen);
 	/* the role in effect before SECURITY DEFINER switched to the owner */
 	args[5] = CStringGetTextDatum(GetUserNameFromId(GetOuterUserId(), false));
 	if (SPI_execute_plan(log_plan, args, NULL, false, 0) != SPI_OK_INSERT)

@@ -60,9 +60,12 @@ extern void tpw_key_lookup(const char *label, TpwKey *key);
 /* Sign n digests with the key: local through libsecp256k1, pkcs11 through the HSM. */
 extern void tpw_key_sign(const TpwKey *key, int n, const uint8 *digests, uint8 *signatures);
 
-/* Record n signatures in tpwallet.signature_log (inside SPI). */
+/* Record n signatures of siglen bytes each in tpwallet.signature_log (inside SPI). */
 extern void tpw_log_signatures(const TpwKey *key, const char *purpose, int n,
-							   const uint8 *digests, const uint8 *signatures);
+							   const uint8 *digests, const uint8 *signatures, size_t siglen);
+
+/* The unsealed private key of a local key; the caller wipes it. */
+extern void tpw_key_unseal_local(const TpwKey *key, uint8 seckey[TPW_SECKEY_LEN]);
 
 /* Validate a key label (1..64 of [A-Za-z0-9._:-], starting alphanumeric). */
 extern void tpw_check_key_label(const char *label);

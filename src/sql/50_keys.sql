@@ -101,6 +101,7 @@ LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 CREATE VIEW tpwallet.keys AS
 SELECT k.label, k.backend, k.public_key,
        tpwallet._pubkey_uncompressed(k.public_key) AS public_key_uncompressed,
+       substring(k.public_key FROM 2) AS xonly_public_key,
        k.address, k.created_at AS created, k.status, k.origin, k.created_by
   FROM tpwallet.signing_keys k;
 

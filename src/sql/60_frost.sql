@@ -151,3 +151,16 @@ BEGIN
 	ALTER TABLE tpwallet.frost_shares ENABLE ALWAYS TRIGGER tpwallet_guard_truncate;
 END
 $guards$;
+
+-- ---------------------------------------------------------------- BIP-340
+CREATE FUNCTION tpwallet.schnorr_sign(label text, message bytea, aux_rand bytea DEFAULT NULL)
+RETURNS bytea
+AS 'MODULE_PATHNAME', 'tpwallet_schnorr_sign'
+LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, tpwallet;
+COMMENT ON FUNCTION tpwallet.schnorr_sign IS
+	'BIP-340 signature (64 bytes) with a local key; aux_rand NULL means fresh randomness.';
+
+CREATE FUNCTION tpwallet.schnorr_verify(xonly_pubkey bytea, message bytea, signature bytea)
+RETURNS boolean
+AS 'MODULE_PATHNAME', 'tpwallet_schnorr_verify'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
