@@ -14,18 +14,16 @@
  * message with another commitment list) gives away the signing share, so
  * frost_sign consumes a commitment exactly once: it deletes the sealed
  * nonces and records the use in frost_nonce_uses, whose primary key makes
- * a second use impossible even for concurrent callers.  A rolled-back
- * transaction would undo that deletion after the share has already left
- * the database, so frost_sign refuses to use a commitment made by an
- * earlier transaction from inside an explicit transaction block: there,
- * it must run in a transaction of its own (autocommit), so that the use
- * commits with the statement that returned the share.  A commitment made
- * in the same transaction is safe either way: a rollback removes it too.
+ * a second use impossible even for concurrent callers.  For a commitment
+ * made by an earlier transaction that consumption is committed by a
+ * background worker before the share is computed (frost_nonce.c), so no
+ * rollback can bring the nonces back after a share has left the database.
  */
 #include "postgres.h"
 
 #include "crypto/crypto_pg.h"
 #include "crypto/frost.h"
+#include "crypto/frost_nonce.h"
 #include "crypto/hex.h"
 #include "crypto/keccak.h"
 #include "crypto/secp.h"
@@ -356,15 +354,16 @@ tpwallet_frost_sign_share(PG_FUNCTION_ARGS)
 	frost_verifying_share *vs;
 	frost_commitment *c = parse_commitments(PG_GETARG_JSONB_P(6), &n, &vs, &nvs);
 	uint8		z[FROST_SCALAR_LEN];
+	int			frost_rc;
 
 	check_len("signing_share", share, FROST_SCALAR_LEN);
 	check_len("group_public_key", gpk, FROST_ELEMENT_LEN);
 	check_len("hiding_nonce", hiding, FROST_SCALAR_LEN);
 	check_len("binding_nonce", binding, FROST_SCALAR_LEN);
-	frost_check(frost_sign(tpw_secp_context(), identifier, TPW_BYTEA_PTR(share), TPW_BYTEA_PTR(gpk),
+	frost_rc = frost_sign(tpw_secp_context(), identifier, TPW_BYTEA_PTR(share), TPW_BYTEA_PTR(gpk),
 						   TPW_BYTEA_PTR(hiding), TPW_BYTEA_PTR(binding), c, n,
-						   TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg), z, &culprit),
-				culprit, "FROST signing failed");
+						   TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg), z, &culprit);
+	frost_check(frost_rc, culprit, "FROST signing failed");
 	PG_RETURN_BYTEA_P(tpw_bytea_from(z, sizeof(z)));
 }
 
@@ -383,11 +382,12 @@ tpwallet_frost_aggregate(PG_FUNCTION_ARGS)
 	frost_commitment *c = parse_commitments(PG_GETARG_JSONB_P(2), &n, &vs, &nvs);
 	frost_signature_share *shares = parse_shares(PG_GETARG_JSONB_P(3), &nshares);
 	uint8		sig[FROST_SIGNATURE_LEN];
+	int			frost_rc;
 
 	check_len("group_public_key", gpk, FROST_ELEMENT_LEN);
-	frost_check(frost_aggregate(tpw_secp_context(), c, n, TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg),
-								TPW_BYTEA_PTR(gpk), shares, nshares, nvs > 0 ? vs : NULL, nvs, sig, &culprit),
-				culprit, "FROST aggregation failed");
+	frost_rc = frost_aggregate(tpw_secp_context(), c, n, TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg),
+								TPW_BYTEA_PTR(gpk), shares, nshares, nvs > 0 ? vs : NULL, nvs, sig, &culprit);
+	frost_check(frost_rc, culprit, "FROST aggregation failed");
 	/* without verifying shares a bad share only shows in the result: check it */
 	if (frost_verify(tpw_secp_context(), TPW_BYTEA_PTR(gpk), TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg), sig) != FROST_OK)
 		ereport(ERROR,
@@ -419,6 +419,16 @@ tpwallet_frost_verify(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------- shares held here */
+
+static void
+nonce_reused(int64 commitment_id)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_TW_NONCE_REUSED),
+			 errmsg("FROST commitment " INT64_FORMAT " has already been used", commitment_id),
+			 errdetail("A nonce signs once: a second use with another message would reveal the signing share."),
+			 errhint("Start a new round with tpwallet.frost_commit().")));
+}
 
 typedef struct HeldShare
 {
@@ -650,12 +660,15 @@ tpwallet_frost_commit(PG_FUNCTION_ARGS)
 }
 
 /*
- * Take the commitment's nonces out of the database, once: delete the sealed
- * nonces and record the use (primary key: commitment_id).
+ * Take the commitment's nonces out of the database, once, before any share
+ * is computed: a commitment of this transaction in this transaction, an
+ * earlier one durably through the nonce consumer (frost_nonce.c).  The
+ * commitment list is checked first, so that bad input does not use up a
+ * commitment.
  */
 static void
-consume_nonces(const HeldShare *h, int64 commitment_id, bytea *msg, uint8 nonces[2 * FROST_SCALAR_LEN],
-			   uint8 hiding[FROST_ELEMENT_LEN], uint8 binding[FROST_ELEMENT_LEN])
+consume_nonces(const HeldShare *h, int64 commitment_id, bytea *msg, const frost_commitment *c, int n,
+			   uint8 nonces[2 * FROST_SCALAR_LEN])
 {
 	Oid			types[3] = {INT8OID, INT8OID, BYTEAOID};
 	Datum		args[3];
@@ -666,23 +679,24 @@ consume_nonces(const HeldShare *h, int64 commitment_id, bytea *msg, uint8 nonces
 	uint8		aad[256];
 	size_t		aadlen;
 	uint8		mhash[32];
+	bytea	   *sealed;
+	const frost_commitment *mine = NULL;
+	int			culprit = 0;
+	int			frost_rc;
+	uint8		R[FROST_ELEMENT_LEN];
 
 	args[0] = Int64GetDatum(commitment_id);
 	args[1] = Int64GetDatum(h->id);
-	if (SPI_execute_with_args("DELETE FROM tpwallet.frost_nonces WHERE commitment_id = $1 AND share_id = $2"
-							  " RETURNING xmin, hiding, binding, sealed", 2, types, args, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "could not take the nonces");
+	if (SPI_execute_with_args("SELECT xmin, hiding, binding, sealed FROM tpwallet.frost_nonces"
+							  " WHERE commitment_id = $1 AND share_id = $2", 2, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "nonce lookup failed");
 	if (SPI_processed == 0)
 	{
-		if (SPI_execute_with_args("SELECT 1 FROM tpwallet.frost_nonce_uses WHERE commitment_id = $1",
-								  1, types, args, NULL, true, 1) != SPI_OK_SELECT)
+		if (SPI_execute_with_args("SELECT 1 FROM tpwallet.frost_nonce_uses WHERE commitment_id = $1 AND share_id = $2",
+								  2, types, args, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "nonce use lookup failed");
 		if (SPI_processed > 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_TW_NONCE_REUSED),
-					 errmsg("FROST commitment " INT64_FORMAT " has already been used", commitment_id),
-					 errdetail("A nonce signs once: a second use with another message would reveal the signing share."),
-					 errhint("Start a new round with tpwallet.frost_commit().")));
+			nonce_reused(commitment_id);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("FROST commitment " INT64_FORMAT " is not one of share \"%s\"", commitment_id, h->label)));
@@ -690,23 +704,43 @@ consume_nonces(const HeldShare *h, int64 commitment_id, bytea *msg, uint8 nonces
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
 	xmin = DatumGetTransactionId(SPI_getbinval(tup, desc, 1, &isnull));
-	if (IsTransactionBlock() && !TransactionIdIsCurrentTransactionId(xmin))
+
+	/* the list must carry this commitment for this participant, and be valid */
+	for (int i = 0; i < n; i++)
+		if (c[i].identifier == h->identifier)
+			mine = &c[i];
+	if (mine == NULL)
 		ereport(ERROR,
-				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("frost_sign must run in a transaction of its own for a commitment made earlier"),
-				 errdetail("Inside a transaction block, a rollback would bring back nonces whose signature share has already been returned."),
-				 errhint("Call it outside BEGIN ... COMMIT (autocommit).")));
-	memcpy(hiding, VARDATA_ANY(DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull))), FROST_ELEMENT_LEN);
-	memcpy(binding, VARDATA_ANY(DatumGetByteaPP(SPI_getbinval(tup, desc, 3, &isnull))), FROST_ELEMENT_LEN);
-	aadlen = share_aad(h->label, h->identifier, h->gpk, "nonces", commitment_id, aad, sizeof(aad));
-	tpw_unseal_secret(DatumGetByteaPP(SPI_getbinval(tup, desc, 4, &isnull)), aad, aadlen,
-					  nonces, 2 * FROST_SCALAR_LEN);
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the commitment list has no commitment of participant %d", h->identifier),
+				 errhint("Pass every signer's round-one commitment, this one's included.")));
+	if (memcmp(mine->hiding, VARDATA_ANY(DatumGetByteaPP(SPI_getbinval(tup, desc, 2, &isnull))), FROST_ELEMENT_LEN) != 0 ||
+		memcmp(mine->binding, VARDATA_ANY(DatumGetByteaPP(SPI_getbinval(tup, desc, 3, &isnull))), FROST_ELEMENT_LEN) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the commitment list has other commitments for participant %d than commitment " INT64_FORMAT,
+						h->identifier, commitment_id)));
+	frost_rc = frost_group_commitment(tpw_secp_context(), h->gpk, c, n, TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg),
+									   R, &culprit);
+	frost_check(frost_rc, culprit, "invalid commitment list");
 
 	keccak256(TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg), mhash);
-	args[2] = PointerGetDatum(tpw_bytea_from(mhash, sizeof(mhash)));
-	if (SPI_execute_with_args("INSERT INTO tpwallet.frost_nonce_uses (commitment_id, share_id, message_hash)"
-							  " VALUES ($1, $2, $3)", 3, types, args, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record the nonce use");
+	if (TransactionIdIsCurrentTransactionId(xmin))
+	{
+		sealed = (bytea *) PG_DETOAST_DATUM_COPY(SPI_getbinval(tup, desc, 4, &isnull));
+		args[2] = PointerGetDatum(tpw_bytea_from(mhash, sizeof(mhash)));
+		if (SPI_execute_with_args("DELETE FROM tpwallet.frost_nonces WHERE commitment_id = $1 AND share_id = $2",
+								  2, types, args, NULL, false, 0) != SPI_OK_DELETE || SPI_processed != 1)
+			nonce_reused(commitment_id);
+		if (SPI_execute_with_args("INSERT INTO tpwallet.frost_nonce_uses (commitment_id, share_id, message_hash)"
+								  " VALUES ($1, $2, $3)", 3, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not record the nonce use");
+	}
+	else if (tpw_frost_consume_durably(commitment_id, h->id, mhash, &sealed) != FROST_CONSUME_OK)
+		nonce_reused(commitment_id);
+
+	aadlen = share_aad(h->label, h->identifier, h->gpk, "nonces", commitment_id, aad, sizeof(aad));
+	tpw_unseal_secret(sealed, aad, aadlen, nonces, 2 * FROST_SCALAR_LEN);
 }
 
 PG_FUNCTION_INFO_V1(tpwallet_frost_sign);
@@ -726,20 +760,44 @@ tpwallet_frost_sign(PG_FUNCTION_ARGS)
 	HeldShare	h;
 	uint8		share[FROST_SCALAR_LEN];
 	uint8		nonces[2 * FROST_SCALAR_LEN];
-	uint8		hiding[FROST_ELEMENT_LEN],
-				binding[FROST_ELEMENT_LEN];
 	uint8		z[FROST_SCALAR_LEN];
 
 	SPI_connect();
 	load_share(label, &h);
-	consume_nonces(&h, commitment_id, msg, nonces, hiding, binding);
+	consume_nonces(&h, commitment_id, msg, c, n, nonces);
 	unseal_share(&h, share);
 	rc = frost_sign(tpw_secp_context(), h.identifier, share, h.gpk, nonces, nonces + FROST_SCALAR_LEN,
 					c, n, TPW_BYTEA_PTR(msg), TPW_BYTEA_LEN(msg), z, &culprit);
 	explicit_bzero(share, sizeof(share));
 	explicit_bzero(nonces, sizeof(nonces));
-	/* an error rolls the nonces' deletion back with it: no share left the database */
+	/* the nonces are gone whatever happens now; an error here returns no share */
 	frost_check(rc, culprit, "FROST signing failed");
 	SPI_finish();
 	PG_RETURN_BYTEA_P(tpw_bytea_from(z, sizeof(z)));
+}
+
+/* Round one for a participant that holds its own nonces: the commitments as jsonb. */
+PG_FUNCTION_INFO_V1(tpwallet_frost_commitment);
+
+Datum
+tpwallet_frost_commitment(PG_FUNCTION_ARGS)
+{
+	int			identifier = PG_GETARG_INT32(0);
+	bytea	   *hiding_nonce = PG_GETARG_BYTEA_PP(1);
+	bytea	   *binding_nonce = PG_GETARG_BYTEA_PP(2);
+	uint8		hiding[FROST_ELEMENT_LEN],
+				binding[FROST_ELEMENT_LEN];
+	char	   *s;
+
+	if (identifier < 1 || identifier > FROST_MAX_SIGNERS)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("a FROST identifier is from 1 to %d, not %d", FROST_MAX_SIGNERS, identifier)));
+	check_len("hiding_nonce", hiding_nonce, FROST_SCALAR_LEN);
+	check_len("binding_nonce", binding_nonce, FROST_SCALAR_LEN);
+	frost_check(frost_commit(tpw_secp_context(), TPW_BYTEA_PTR(hiding_nonce), TPW_BYTEA_PTR(binding_nonce),
+							 hiding, binding), 0, "FROST commitment failed");
+	s = psprintf("{\"identifier\": %d, \"hiding\": \"%s\", \"binding\": \"%s\"}", identifier,
+				 tpw_hex0x(hiding, FROST_ELEMENT_LEN), tpw_hex0x(binding, FROST_ELEMENT_LEN));
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(s)));
 }

@@ -18,6 +18,13 @@ AS 'MODULE_PATHNAME', 'tpwallet_frost_nonce'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION tpwallet.frost_nonce IS 'RFC 9591 nonce_generate: H3(random || signing_share).';
 
+CREATE FUNCTION tpwallet.frost_commitment(identifier int, hiding_nonce bytea, binding_nonce bytea)
+RETURNS jsonb
+AS 'MODULE_PATHNAME', 'tpwallet_frost_commitment'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION tpwallet.frost_commitment IS
+	'Round one for a participant holding its own nonces: {"identifier", "hiding", "binding"} (nonce * G).';
+
 CREATE FUNCTION tpwallet.frost_sign_share(identifier int, signing_share bytea, group_public_key bytea,
                                           hiding_nonce bytea, binding_nonce bytea, message bytea,
                                           commitments jsonb)

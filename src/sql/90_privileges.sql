@@ -85,7 +85,7 @@ REVOKE ALL ON tpwallet.key_secrets FROM tpwallet_auditor;
 -- FROST: pure functions for everyone; shares imported by admins; rounds one
 -- and two, and the local coordinator, for signers; sealed shares and nonces
 -- readable by nobody.
-GRANT EXECUTE ON FUNCTION tpwallet.frost_keygen(int, int, bytea, bytea[]), tpwallet.frost_nonce(bytea, bytea),
+GRANT EXECUTE ON FUNCTION tpwallet.frost_keygen(int, int, bytea, bytea[]), tpwallet.frost_nonce(bytea, bytea), tpwallet.frost_commitment(int, bytea, bytea),
 	tpwallet.frost_sign_share(int, bytea, bytea, bytea, bytea, bytea, jsonb),
 	tpwallet.frost_aggregate(bytea, bytea, jsonb, jsonb), tpwallet.frost_verify(bytea, bytea, bytea)
 	TO PUBLIC;
