@@ -49,6 +49,14 @@ SELECT bool_and(tpwallet.schnorr_verify(decode(public_key, 'hex'), decode(coales
 SELECT tpwallet.schnorr_sign('bip340-1', 'pay 1 BTC') <> tpwallet.schnorr_sign('bip340-1', 'pay 1 BTC') AS fresh_aux,
        tpwallet.schnorr_verify(k.xonly_public_key, 'pay 1 BTC', tpwallet.schnorr_sign('bip340-1', 'pay 1 BTC')) AS verifies
   FROM tpwallet.keys k WHERE k.label = 'bip340-1';
+-- a batch: in order, each verifies, one log row for the call
+SELECT cardinality(s) AS n,
+       bool_and(tpwallet.schnorr_verify(k.xonly_public_key, ('m' || i)::bytea, s[i])) AS all_verify
+  FROM tpwallet.keys k,
+       LATERAL (SELECT tpwallet.schnorr_sign_batch('bip340-2', ARRAY['m1', 'm2', 'm3']::bytea[]) AS s) x,
+       generate_series(1, 3) i
+ WHERE k.label = 'bip340-2' GROUP BY s;
+SELECT test.err($$SELECT tpwallet.schnorr_sign_batch('bip340-2', ARRAY['m1', NULL]::bytea[])$$) AS null_in_batch;
 SELECT count(*) AS bip340_signatures_logged FROM tpwallet.signatures WHERE purpose = 'bip340';
 
 -- bad input

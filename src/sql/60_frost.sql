@@ -167,6 +167,13 @@ LANGUAGE C VOLATILE SECURITY DEFINER SET search_path = pg_catalog, tpwallet;
 COMMENT ON FUNCTION tpwallet.schnorr_sign IS
 	'BIP-340 signature (64 bytes) with a local key; aux_rand NULL means fresh randomness.';
 
+CREATE FUNCTION tpwallet.schnorr_sign_batch(label text, messages bytea[])
+RETURNS bytea[]
+AS 'MODULE_PATHNAME', 'tpwallet_schnorr_sign_batch'
+LANGUAGE C VOLATILE STRICT SECURITY DEFINER SET search_path = pg_catalog, tpwallet;
+COMMENT ON FUNCTION tpwallet.schnorr_sign_batch IS
+	'schnorr_sign for many messages in one call (fresh aux_rand for each), in input order.';
+
 CREATE FUNCTION tpwallet.schnorr_verify(xonly_pubkey bytea, message bytea, signature bytea)
 RETURNS boolean
 AS 'MODULE_PATHNAME', 'tpwallet_schnorr_verify'

@@ -91,7 +91,8 @@ GRANT EXECUTE ON FUNCTION tpwallet.frost_keygen(int, int, bytea, bytea[]), tpwal
 	TO PUBLIC;
 GRANT EXECUTE ON FUNCTION tpwallet.frost_import_share(text, int, bytea, bytea) TO tpwallet_admin;
 GRANT EXECUTE ON FUNCTION tpwallet.frost_commit(text), tpwallet.frost_sign(text, bigint, bytea, jsonb),
-	tpwallet.frost_sign_with(text[], bytea), tpwallet.schnorr_sign(text, bytea, bytea)
+	tpwallet.frost_sign_with(text[], bytea), tpwallet.schnorr_sign(text, bytea, bytea),
+	tpwallet.schnorr_sign_batch(text, bytea[])
 	TO tpwallet_signer;
 GRANT EXECUTE ON FUNCTION tpwallet.schnorr_verify(bytea, bytea, bytea) TO PUBLIC;
 GRANT SELECT ON tpwallet.frost_participants TO tpwallet_reader, tpwallet_signer, tpwallet_admin;
