@@ -22,6 +22,7 @@
 #   TPW_BENCH_KEYS         1: every transfer carries an idempotency key  [1]
 #   TPW_BENCH_SIGNS        digests per sign_digests call, local key  [20000]
 #   TPW_BENCH_HSM_SIGNS    digests per sign_digests call, HSM key  [2000]
+#   TPW_BENCH_FROST        FROST signings per threshold measurement  [300]
 #
 # Benchmarks report; tests assert: a missed target never fails this script,
 # only an error does.
@@ -40,7 +41,8 @@ CLIENTS=${TPW_BENCH_CLIENTS:-8}
 KEYS=${TPW_BENCH_KEYS:-1}
 SIGNS=${TPW_BENCH_SIGNS:-20000}
 HSM_SIGNS=${TPW_BENCH_HSM_SIGNS:-2000}
-ALL_SECTIONS="ledger signing"
+FROST_N=${TPW_BENCH_FROST:-300}
+ALL_SECTIONS="ledger signing threshold"
 SECTIONS=${TPW_BENCH_SECTIONS:-$ALL_SECTIONS}
 
 RESULTS="$OUT/results.tsv"     # section round key label subject baseline unit target baseline_label
@@ -282,6 +284,43 @@ bench_signing() {
 
   ms=$(timed_ms "SELECT length(tpwallet.keccak256(b)) FROM bench.blob")
   record signing "$round" keccak "keccak256() in SQL, MB/s" "$(calc "64 / ($ms / 1000)" 1)" "$keccak_raw" "MB/s" "" "C loop"
+}
+
+# Threshold and Schnorr: BIP-340 through schnorr_sign_batch vs a plain C
+# loop over secp256k1_schnorrsig_sign32; FROST 2-of-3 and 3-of-5 signings
+# end to end in SQL (frost_sign_with: commit, sign, aggregate with share
+# checks) vs the same protocol in a C loop (test/c/bench_frost).
+bench_threshold() {
+  local round=$1
+  local cdir="$ROOT/test/c/build"
+  if [ "$round" = 1 ]; then
+    make -s -C "$ROOT/test/c" bench-build >/dev/null || die "could not build the C baselines (test/c bench-build)"
+    q -c "SELECT tpwallet.create_key('bench-schnorr', 'local')" \
+      -c "CREATE TABLE bench.schnorr_input AS SELECT array_agg(tpwallet.keccak256(('s' || i)::bytea)) AS msgs FROM generate_series(1, $SIGNS) i" \
+      -c "CREATE TEMP TABLE k23 AS SELECT * FROM tpwallet.frost_keygen(2, 3)" \
+      -c "SELECT count(tpwallet.frost_import_share('bench-23-' || identifier, identifier, signing_share, group_public_key)) FROM k23" \
+      -c "CREATE TEMP TABLE k35 AS SELECT * FROM tpwallet.frost_keygen(3, 5)" \
+      -c "SELECT count(tpwallet.frost_import_share('bench-35-' || identifier, identifier, signing_share, group_public_key)) FROM k35" >/dev/null
+    note threshold "bip340" "schnorr_sign_batch('bench-schnorr', <$SIGNS 32-byte messages>) in one call, fresh aux_rand per message, one signature_log row; baseline: test/c/bench_secp, $SIGNS secp256k1_schnorrsig_sign32 in a C loop"
+    note threshold "frost" "$FROST_N calls of frost_sign_with(ARRAY[...], message) per figure (each: frost_commit and frost_sign per signer with sealed nonces stored and consumed, frost_aggregate checking every share, in one transaction); baseline: test/c/bench_frost, the same protocol steps in C with shares in memory"
+  fi
+  local raw; raw=$("$cdir/bench_secp" "$SIGNS") || die "bench_secp failed"
+  local schnorr_raw; schnorr_raw=$(sed -n 's/^secp_raw_schnorr_sign_per_sec \([0-9.]*\).*/\1/p' <<<"$raw")
+  log "threshold round $round: schnorr_sign_batch, $SIGNS messages"
+  local ms; ms=$(timed_ms "SELECT cardinality(tpwallet.schnorr_sign_batch('bench-schnorr', msgs)) FROM bench.schnorr_input")
+  record threshold "$round" bip340 "schnorr_sign_batch (BIP-340), signatures/s" "$(calc "$SIGNS / ($ms / 1000)" 0)" "$schnorr_raw" "sig/s" 0.70 "sign32 C loop"
+
+  local c23="" c35=""
+  if [ -x "$cdir/bench_frost" ]; then
+    local fr; fr=$("$cdir/bench_frost" 2000 2>/dev/null) || true
+    c23=$(sed -n 's/^frost_2of3_per_sec \([0-9.]*\).*/\1/p' <<<"$fr")
+    c35=$(sed -n 's/^frost_3of5_per_sec \([0-9.]*\).*/\1/p' <<<"$fr")
+  fi
+  log "threshold round $round: FROST 2-of-3 and 3-of-5, $FROST_N signings each"
+  ms=$(timed_ms "SELECT count(tpwallet.frost_sign_with(ARRAY['bench-23-1', 'bench-23-3'], ('p' || i)::bytea)) FROM generate_series(1, $FROST_N) i")
+  record threshold "$round" frost23 "FROST 2-of-3 signing end to end, /s" "$(calc "$FROST_N / ($ms / 1000)" 1)" "$c23" "sig/s" "" "C loop"
+  ms=$(timed_ms "SELECT count(tpwallet.frost_sign_with(ARRAY['bench-35-1', 'bench-35-2', 'bench-35-5'], ('p' || i)::bytea)) FROM generate_series(1, $FROST_N) i")
+  record threshold "$round" frost35 "FROST 3-of-5 signing end to end, /s" "$(calc "$FROST_N / ($ms / 1000)" 1)" "$c35" "sig/s" "" "C loop"
 }
 
 # Bytes per transfer of a part, from pg_total_relation_size before/after.
