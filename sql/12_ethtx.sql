@@ -5,6 +5,9 @@
 SELECT encode(tpwallet.eth_sign_transaction('eip155', '{"nonce": 9, "gasPrice": "20000000000", "gas": 21000,
          "to": "0x3535353535353535353535353535353535353535", "value": "1000000000000000000",
          "data": "0x", "chainId": 1}'), 'hex') AS eip155_example;
+-- "from", when given, must be the key's address
+SELECT octet_length(tpwallet.eth_sign_transaction('eip155', '{"chainId": 1, "nonce": 0, "gasPrice": 1, "gas": 21000,
+         "from": "0x9d8A62f656a8d1615C1294fd71e9CFb3E4855A4F"}')) > 0 AS right_from;
 -- the same with every quantity spelt differently
 SELECT tpwallet.eth_sign_transaction('eip155', '{"type": "0x0", "nonce": "0x9", "gasPrice": "0x4a817c800", "gas": "21000",
          "to": "0x3535353535353535353535353535353535353535", "value": "0xde0b6b3a7640000", "chainId": "0x1"}')
@@ -59,6 +62,7 @@ SELECT test.err($$SELECT tpwallet.eth_sign_transaction('eip155', '{"chainId": 1,
 SELECT test.err($$SELECT tpwallet.eth_sign_transaction('eip155', '{"chainId": 1, "nonce": 0, "gasPrice": 1, "gas": 21000, "accessList": []}')$$) AS legacy_access_list;
 SELECT test.err($$SELECT tpwallet.eth_sign_transaction('eip155', '{"chainId": 1, "nonce": 0, "maxFeePerGas": 2, "maxPriorityFeePerGas": 1, "gas": 21000, "accessList": [{"address": "0x3535353535353535353535353535353535353535", "storageKeys": ["0x01"]}]}')$$) AS short_storage_key;
 SELECT test.err($$SELECT tpwallet.eth_sign_transaction('eip155', '[1, 2]')$$) AS not_an_object;
+SELECT test.err($$SELECT tpwallet.eth_sign_transaction('eip155', '{"chainId": 1, "nonce": 0, "gasPrice": 1, "gas": 21000, "from": "0x3535353535353535353535353535353535353535"}')$$) AS wrong_from;
 SELECT test.err($$SELECT tpwallet.eth_sign_transaction('nope', '{"chainId": 1, "nonce": 0, "gasPrice": 1, "gas": 21000}')$$) AS unknown_key;
 SELECT (SELECT count(*) FROM tpwallet.signature_log) = :logs_before AS nothing_signed;
 

@@ -38,7 +38,9 @@ typedef struct TxFields
 				to,
 				value,
 				data,
-				access_list;
+				access_list,
+				from;
+	uint8		from_address[20];	/* checked against the signing key */
 } TxFields;
 
 static void
@@ -239,11 +241,13 @@ parse_field(const char *key, JsonbValue *v, eth_tx *tx, TxFields *seen)
 		tx->data = parse_hex_bytes(key, v, &tx->data_len);
 	else if (FIELD("accessList", access_list))
 		parse_access_list(v, tx);
-	else if (strcmp(key, "from") != 0)
+	else if (FIELD("from", from))
+		parse_address("from", v, seen->from_address);
+	else
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("unknown transaction field \"%s\"", key),
-				 errhint("Fields: type, chainId, nonce, to, value, data, gas, gasPrice, maxFeePerGas, maxPriorityFeePerGas, accessList.")));
+				 errhint("Fields: type, chainId, nonce, to, value, data (or input), gas (or gasLimit), gasPrice, maxFeePerGas, maxPriorityFeePerGas, accessList, and from (checked against the key).")));
 #undef FIELD
 }
 
@@ -266,7 +270,7 @@ require(bool present, const char *field, const char *why)
 }
 
 static void
-parse_transaction(Jsonb *jb, eth_tx *tx)
+parse_transaction(Jsonb *jb, eth_tx *tx, TxFields *out)
 {
 	JsonbIterator *it;
 	JsonbIteratorToken tok;
@@ -325,6 +329,7 @@ parse_transaction(Jsonb *jb, eth_tx *tx)
 					 errmsg("maxPriorityFeePerGas is above maxFeePerGas"),
 					 errdetail("Nodes reject such a transaction.")));
 	}
+	*out = seen;
 }
 
 static void
@@ -350,13 +355,32 @@ tpwallet_eth_sign_transaction(PG_FUNCTION_ARGS)
 	uint8	   *raw;
 	size_t		rawlen;
 	TpwKey		key;
+	TxFields	fields;
 	bytea	   *result;
 
-	parse_transaction(PG_GETARG_JSONB_P(1), &tx);
+	parse_transaction(PG_GETARG_JSONB_P(1), &tx, &fields);
 	eth_check(eth_tx_signing_hash(&tx, &tpw_palloc_allocator, hash), "hash");
 
 	SPI_connect();
 	tpw_key_lookup(label, &key);
+	if (fields.from)
+	{
+		uint8		addr[20];
+
+		tpw_eth_address_bytes(&key.pub, addr);
+		if (memcmp(addr, fields.from_address, 20) != 0)
+		{
+			char		want[43],
+						got[43];
+
+			tpw_eth_address_checksummed(fields.from_address, want);
+			tpw_eth_address_checksummed(addr, got);
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the transaction is from %s, but key \"%s\" signs as %s", want, label, got),
+					 errhint("Leave out \"from\", or sign with the key of that address.")));
+		}
+	}
 	tpw_key_sign(&key, 1, hash, sig);
 	tpw_log_signatures(&key, "eth_transaction", 1, hash, sig, TPW_SIGNATURE_LEN);
 	SPI_finish();

@@ -434,50 +434,53 @@ expand_message_xmd(fr_tools *t, const char *label, const fr_piece *msg,
 {
 	static const uint8_t z_pad[64] = {0};
 	static const uint8_t len_ib[2] = {0, WIDE_LEN};
+	static const uint8_t counter[3] = {0, 1, 2};
 	uint8_t		dst_len = (uint8_t) (CONTEXT_LEN + strlen(label));
-	uint8_t		idx;
-	uint8_t		b0[HASH_LEN];
-	uint8_t		bi[HASH_LEN];
+	fr_piece	dst_prime[3];
 	fr_piece	p[MAX_PIECES + 6];
+	uint8_t		b0[HASH_LEN];
+	uint8_t		b2[HASH_LEN];
 	int			np = 0;
 	int			i;
 	int			rc;
 
 	if (nmsg > MAX_PIECES)
 		return FROST_ERR_INTERNAL;
+	/* DST_prime = DST || I2OSP(len(DST), 1) */
+	dst_prime[0] = (fr_piece) {(const uint8_t *) context_string, CONTEXT_LEN};
+	dst_prime[1] = (fr_piece) {(const uint8_t *) label, strlen(label)};
+	dst_prime[2] = (fr_piece) {&dst_len, 1};
 
 	/* b_0 = H(Z_pad || msg || l_i_b_str || I2OSP(0, 1) || DST_prime) */
 	p[np++] = (fr_piece) {z_pad, sizeof(z_pad)};
 	for (i = 0; i < nmsg; i++)
 		p[np++] = msg[i];
 	p[np++] = (fr_piece) {len_ib, 2};
-	idx = 0;
-	p[np++] = (fr_piece) {&idx, 1};
-	p[np++] = (fr_piece) {(const uint8_t *) context_string, CONTEXT_LEN};
-	p[np++] = (fr_piece) {(const uint8_t *) label, strlen(label)};
-	p[np++] = (fr_piece) {&dst_len, 1};
-	rc = sha256_pieces(t, p, np, b0);
+	p[np++] = (fr_piece) {&counter[0], 1};
+	memcpy(p + np, dst_prime, sizeof(dst_prime));
+	rc = sha256_pieces(t, p, np + 3, b0);
+	if (rc != FROST_OK)
+		goto done;
 
 	/* b_1 = H(b_0 || I2OSP(1, 1) || DST_prime) */
 	p[0] = (fr_piece) {b0, HASH_LEN};
-	idx = 1;
-	p[1] = (fr_piece) {&idx, 1};
-	p[2] = p[np - 3];
-	p[3] = p[np - 2];
-	p[4] = p[np - 1];
-	if (rc == FROST_OK)
-		rc = sha256_pieces(t, p, 5, out);
+	p[1] = (fr_piece) {&counter[1], 1};
+	memcpy(p + 2, dst_prime, sizeof(dst_prime));
+	rc = sha256_pieces(t, p, 5, out);
+	if (rc != FROST_OK)
+		goto done;
 
 	/* b_2 = H(strxor(b_0, b_1) || I2OSP(2, 1) || DST_prime) */
 	for (i = 0; i < HASH_LEN; i++)
-		bi[i] = b0[i] ^ out[i];
-	p[0] = (fr_piece) {bi, HASH_LEN};
-	idx = 2;
+		b0[i] ^= out[i];
+	p[1] = (fr_piece) {&counter[2], 1};
+	rc = sha256_pieces(t, p, 5, b2);
 	if (rc == FROST_OK)
-		rc = sha256_pieces(t, p, 5, b0);
-	memcpy(out + HASH_LEN, b0, WIDE_LEN - HASH_LEN);
+		memcpy(out + HASH_LEN, b2, WIDE_LEN - HASH_LEN);
+
+done:
 	wipe(b0, sizeof(b0));
-	wipe(bi, sizeof(bi));
+	wipe(b2, sizeof(b2));
 	return rc;
 }
 

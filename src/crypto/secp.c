@@ -92,7 +92,7 @@ tpw_secp_pubkey_parse(const uint8 *data, size_t len, secp256k1_pubkey *pub)
 	if (len != TPW_PUBKEY_COMPRESSED_LEN && len != TPW_PUBKEY_UNCOMPRESSED_LEN)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a secp256k1 public key has 33 or 65 bytes, not %zu", len),
+				 errmsg("a secp256k1 public key has 33 or 65 bytes (64 for X || Y where accepted), not %zu", len),
 				 errhint("Pass the SEC1 encoding: 0x02/0x03 || X, or 0x04 || X || Y.")));
 	if (!secp256k1_ec_pubkey_parse(tpw_secp_context(), pub, data, len))
 		ereport(ERROR,

@@ -89,13 +89,15 @@ read_pin(char *pin, size_t cap)
 		ereport(ERROR,
 				(errcode(ERRCODE_TW_HSM_UNAVAILABLE),
 				 errmsg("the HSM is not configured: tpwallet.pkcs11_pin_file is not set"),
-				 errhint("A superuser sets tpwallet.pkcs11_module, tpwallet.pkcs11_token and tpwallet.pkcs11_pin_file, then reloads.")));
+				 errhint("A superuser sets tpwallet.pkcs11_module, tpwallet.pkcs11_token and tpwallet.pkcs11_pin_file, then reloads."),
+				 errhidestmt(true)));
 	f = fopen(tpwallet_pkcs11_pin_file, "r");
 	if (f == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_TW_HSM_UNAVAILABLE),
 				 errmsg("could not read the HSM PIN file: %m"),
-				 errhint("Check tpwallet.pkcs11_pin_file and that the server's user can read it.")));
+				 errhint("Check tpwallet.pkcs11_pin_file and that the server's user can read it."),
+				 errhidestmt(true)));
 	n = fread(pin, 1, cap - 1, f);
 	fclose(f);
 	pin[n] = '\0';
@@ -136,7 +138,8 @@ open_session(void)
 				(errcode(ERRCODE_TW_HSM_UNAVAILABLE),
 				 errmsg("the HSM is not configured"),
 				 errdetail("tpwallet.pkcs11_module and tpwallet.pkcs11_token must both be set."),
-				 errhint("A superuser sets them (and tpwallet.pkcs11_pin_file) in postgresql.conf, then reloads.")));
+				 errhint("A superuser sets them (and tpwallet.pkcs11_pin_file) in postgresql.conf, then reloads."),
+				 errhidestmt(true)));
 	read_pin(pin, sizeof(pin));
 	rc = tpw_p11_open(tpwallet_pkcs11_module, tpwallet_pkcs11_token, pin, &session, err, sizeof(err));
 	explicit_bzero(pin, sizeof(pin));

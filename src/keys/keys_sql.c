@@ -39,7 +39,8 @@ backend_is_local(const char *backend)
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("unknown key backend \"%s\"", backend),
-			 errhint("Use 'pkcs11' (a key inside the HSM) or 'local' (sealed under the server key).")));
+			 errhint("Use 'pkcs11' (a key inside the HSM) or 'local' (sealed under the server key)."),
+			 errhidestmt(true)));
 	return false;
 }
 

@@ -23,6 +23,8 @@
 #include "crypto/hex.h"
 #include "tpwallet.h"
 
+#include <sys/wait.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -89,7 +91,10 @@ read_key_source(uint8 *buf, size_t cap, char *why, size_t whylen)
 
 		if (rc != 0)
 		{
-			snprintf(why, whylen, "tpwallet.key_command exited with status %d", rc);
+			if (rc > 0 && WIFEXITED(rc))
+				snprintf(why, whylen, "tpwallet.key_command exited with code %d", WEXITSTATUS(rc));
+			else
+				snprintf(why, whylen, "tpwallet.key_command failed (status %d)", rc);
 			return -1;
 		}
 	}
@@ -180,7 +185,8 @@ require_server_key(void)
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("the server key for local keys is not loaded"),
 				 errdetail("%s.", server_key_problem),
-				 errhint("A superuser sets tpwallet.key_file or tpwallet.key_command in postgresql.conf and restarts the server.")));
+				 errhint("A superuser sets tpwallet.key_file or tpwallet.key_command in postgresql.conf and restarts the server."),
+				 errhidestmt(true)));
 }
 
 /* ---------------------------------------------------------------- sealing */
@@ -381,7 +387,11 @@ sign_local(const TpwKey *key, int n, const uint8 *digests, uint8 *signatures)
 	PG_TRY();
 	{
 		for (int i = 0; i < n; i++)
+		{
+			if ((i & 1023) == 1023)
+				CHECK_FOR_INTERRUPTS();
 			tpw_secp_sign(seckey, digests + 32 * i, signatures + TPW_SIGNATURE_LEN * i);
+		}
 	}
 	PG_FINALLY();
 	{

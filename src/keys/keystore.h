@@ -39,8 +39,8 @@ extern void tpw_keystore_load_at_startup(void);
 /*
  * Seal / unseal a secret under the server key with AES-256-GCM.  aad binds
  * the ciphertext to its owner (label and public key), so a sealed blob
- * copied to another row does not open.  Layout: version (1) || nonce (12)
- * || ciphertext || tag (16).
+ * copied to another row does not open.  Layout: version (1) || server key
+ * fingerprint (8) || nonce (12) || ciphertext || tag (16).
  */
 extern bytea *tpw_seal_secret(const uint8 *secret, size_t len, const uint8 *aad, size_t aadlen);
 extern void tpw_unseal_secret(const bytea *sealed, const uint8 *aad, size_t aadlen,
