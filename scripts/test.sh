@@ -59,11 +59,13 @@ step "C unit tests (gcc)" make -s -C test/c test
 step "C unit tests (ASan+UBSan)" make -s -C test/c asan
 step "C unit tests (valgrind)" make -s -C test/c valgrind
 step "PKCS#11 bridge against SoftHSM2 (plain and valgrind)" make -s -C test/c p11 VALGRIND_P11=1
+step "FROST (RFC 9591 vectors, properties) and BIP-340 vectors (gcc, valgrind)" make -s -C test/c frost
+step "FROST and BIP-340 (ASan+UBSan)" make -s -C test/c frost-asan
 # libFuzzer is chatty: keep its log, show the end of it only on failure.
 fuzz() {
   local log="$ROOT/test/c/build/fuzz.log"
   mkdir -p "$(dirname "$log")"
-  if make -s -C test/c fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-15}" > "$log" 2>&1; then
+  if make -s -C test/c fuzz fuzz-frost FUZZ_SECONDS="${FUZZ_SECONDS:-15}" > "$log" 2>&1; then
     grep -E "^Done [0-9]+ runs" "$log"
   else
     tail -60 "$log"; return 1
