@@ -4,7 +4,7 @@
 -- ===================================================================
 
 CREATE TABLE tpwallet.assets (
-	code        text PRIMARY KEY
+	code        text COLLATE "C" PRIMARY KEY
 	            CHECK (code ~ '^[A-Za-z0-9][A-Za-z0-9._:-]{0,31}$'),
 	decimals    int NOT NULL CHECK (decimals BETWEEN 0 AND 36),
 	kind        text NOT NULL CHECK (kind IN ('crypto', 'fiat', 'token', 'stablecoin', 'security', 'commodity', 'other')),
@@ -18,9 +18,9 @@ CREATE TABLE tpwallet.assets (
 -- but the totals and the status is immutable (the C engine caches them).
 CREATE TABLE tpwallet.accounts (
 	id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-	code            text NOT NULL UNIQUE CHECK (octet_length(code) BETWEEN 1 AND 200),
+	code            text COLLATE "C" NOT NULL UNIQUE CHECK (octet_length(code) BETWEEN 1 AND 200),
 	book            text NOT NULL CHECK (book IN ('ops', 'gl')),
-	asset           text NOT NULL REFERENCES tpwallet.assets (code),
+	asset           text COLLATE "C" NOT NULL REFERENCES tpwallet.assets (code),
 	normal_side     text NOT NULL CHECK (normal_side IN ('debit', 'credit')),
 	allow_negative  boolean NOT NULL DEFAULT false,
 	metadata        jsonb NOT NULL DEFAULT '{}',
@@ -88,8 +88,10 @@ CREATE INDEX postings_account_time ON tpwallet.postings (account_id, occurred_at
 
 -- Globally unique request keys live in a small table of their own (the
 -- journal can later be partitioned by month without losing uniqueness).
+-- Keys and codes are opaque identifiers compared byte for byte: COLLATE "C"
+-- makes that explicit and keeps their B-trees off strcoll().
 CREATE TABLE tpwallet.idempotency (
-	key           text PRIMARY KEY,
+	key           text COLLATE "C" PRIMARY KEY,
 	kind          text NOT NULL,      -- entry | hold
 	request_hash  bytea NOT NULL,     -- SHA-256 of the canonical request
 	result_id     bigint NOT NULL,    -- journal id or hold id
