@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "frost.h"
+#include "frost_cmp.h"
 
 /*
  * RFC 9591 E.5's group public key, negated (0x03 for 0x02), so that no
@@ -56,26 +57,20 @@ check_permutation(const uint8_t *in, const uint8_t *enc, size_t n,
 	}
 }
 
-/* Field by field: the structs have padding that decode leaves alone. */
+/*
+ * Whether a list decode accepted its input.  Either way the culprit is 0
+ * or an identifier; a rejection is negative and leaves no entries.
+ */
 static int
-commitments_equal(const frost_commitment *a, const frost_commitment *b,
-				  size_t n)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-		if (a[i].identifier != b[i].identifier
-			|| memcmp(a[i].hiding, b[i].hiding, FROST_ELEMENT_LEN) != 0
-			|| memcmp(a[i].binding, b[i].binding, FROST_ELEMENT_LEN) != 0)
-			return 0;
-	return 1;
-}
-
-static void
-check_culprit(int culprit)
+decode_accepted(int rc, size_t n, int culprit)
 {
 	if (culprit < 0 || culprit > FROST_MAX_SIGNERS)
 		abort();
+	if (rc == FROST_OK)
+		return 1;
+	if (n != 0 || rc >= 0)
+		abort();
+	return 0;
 }
 
 /* Run the signing-session code over an accepted list. */
@@ -125,13 +120,8 @@ check_commitment_list(const uint8_t *data, size_t size)
 
 	rc = frost_commitment_list_decode(ctx, data, size, out, FROST_MAX_SIGNERS,
 									  &n, &culprit);
-	check_culprit(culprit);
-	if (rc != FROST_OK)
-	{
-		if (n != 0 || rc >= 0)
-			abort();
+	if (!decode_accepted(rc, n, culprit))
 		return;
-	}
 	if (n * FROST_COMMITMENT_ENC_LEN != size)
 		abort();
 	if (frost_commitment_list_encode(out, n, enc, &culprit) != FROST_OK)
@@ -158,13 +148,8 @@ check_share_list(const uint8_t *data, size_t size)
 
 	rc = frost_share_list_decode(data, size, out, FROST_MAX_SIGNERS, &n,
 								 &culprit);
-	check_culprit(culprit);
-	if (rc != FROST_OK)
-	{
-		if (n != 0 || rc >= 0)
-			abort();
+	if (!decode_accepted(rc, n, culprit))
 		return;
-	}
 	for (i = 0; i < n; i++)
 		if (frost_scalar_check(out[i].share) != FROST_OK)
 			abort();

@@ -21,104 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "hex.h"
 #include "keccak.h"
 #include "rlp.h"
-
-static int	n_passed = 0;
-static int	n_failed = 0;
-
-#define CHECK(cond) \
-	check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-/* integer equality, printing both sides on failure */
-#define CHECK_INT(got, want) \
-	check_int_impl((long) (got), (long) (want), #got, __FILE__, __LINE__)
-
-/* bytes equal to a hex string */
-#define CHECK_HEX(bytes, len, hexstr) \
-	check_hex_impl((bytes), (len), (hexstr), #bytes, __FILE__, __LINE__)
-
-static void
-check_impl(int ok, const char *expr, const char *file, int line)
-{
-	if (ok)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n", file, line, expr);
-	}
-}
-
-static void
-check_int_impl(long got, long want, const char *expr, const char *file,
-			   int line)
-{
-	if (got == want)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s == %ld, want %ld\n", file, line, expr, got,
-			   want);
-	}
-}
-
-static void
-check_hex_impl(const uint8_t *bytes, size_t len, const char *want,
-			   const char *expr, const char *file, int line)
-{
-	char	   *got = malloc(2 * len + 1);
-
-	if (got == NULL)
-		abort();
-	tp_hex_encode(bytes, len, got);
-	if (strcmp(got, want) == 0)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n  got  %s\n  want %s\n", file, line, expr,
-			   got, want);
-	}
-	free(got);
-}
-
-/* Deterministic xorshift64 so failures reproduce. */
-static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
-
-static uint32_t
-rng_next(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t) (rng_state >> 32);
-}
-
-static void
-rng_fill(uint8_t *p, size_t len)
-{
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t) rng_next();
-}
-
-/* Decode a known-good hex literal in test code; aborts if it is not. */
-static size_t
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t		len;
-
-	if (tp_hex_decode(s, strlen(s), out, cap, &len) != HEX_OK)
-	{
-		printf("bad hex literal in test: %s\n", s);
-		abort();
-	}
-	return len;
-}
 
 /* ------------------------------------------------------------- keccak */
 
@@ -638,47 +544,6 @@ test_rlp_encode_errors(void)
 	CHECK_INT(rlp_list_begin(&b), RLP_ERR_TOO_DEEP);
 	CHECK_INT(rlp_buf_finish(&b), RLP_ERR_TOO_DEEP);
 	rlp_buf_free(&b);
-}
-
-/* Counting allocator, to check the hooks are used and nothing leaks. */
-static int	alloc_live = 0;
-static int	alloc_calls = 0;
-
-static void *
-count_alloc(size_t n)
-{
-	alloc_live++;
-	alloc_calls++;
-	return malloc(n);
-}
-
-static void *
-count_realloc(void *p, size_t n)
-{
-	alloc_calls++;
-	return realloc(p, n);
-}
-
-static void
-count_free(void *p)
-{
-	alloc_live--;
-	free(p);
-}
-
-static void *
-fail_alloc(size_t n)
-{
-	(void) n;
-	return NULL;
-}
-
-static void *
-fail_realloc(void *p, size_t n)
-{
-	(void) p;
-	(void) n;
-	return NULL;
 }
 
 static void
@@ -1259,6 +1124,8 @@ test_rlp_random_trees(void)
 int
 main(void)
 {
+	rng_seed(UINT64_C(0x9e3779b97f4a7c15));
+
 	test_keccak_vectors();
 	test_keccak_incremental();
 	test_hex();
@@ -1272,6 +1139,5 @@ main(void)
 	test_rlp_strerror();
 	test_rlp_random_trees();
 
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return check_summary();
 }

@@ -29,24 +29,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "ethtx.h"
-#include "hex.h"
 #include "keccak.h"
 #include "rlp.h"
-
-static int	n_passed = 0;
-static int	n_failed = 0;
-
-#define CHECK(cond) \
-	check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-/* integer equality, printing both sides on failure */
-#define CHECK_INT(got, want) \
-	check_int_impl((long) (got), (long) (want), #got, __FILE__, __LINE__)
-
-/* bytes equal to a hex string */
-#define CHECK_HEX(bytes, len, hexstr) \
-	check_hex_impl((bytes), (len), (hexstr), #bytes, __FILE__, __LINE__)
 
 /* Repeated hex bytes as one string literal: HEX20("cc") is 20 bytes. */
 #define HEX4(b)		b b b b
@@ -56,87 +42,6 @@ static int	n_failed = 0;
 #define HEX31(b)	HEX16(b) HEX4(b) HEX4(b) HEX4(b) b b b
 #define HEX32(b)	HEX16(b) HEX16(b)
 #define HEX33(b)	HEX32(b) b
-
-static void
-check_impl(int ok, const char *expr, const char *file, int line)
-{
-	if (ok)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n", file, line, expr);
-	}
-}
-
-static void
-check_int_impl(long got, long want, const char *expr, const char *file,
-			   int line)
-{
-	if (got == want)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s == %ld, want %ld\n", file, line, expr, got,
-			   want);
-	}
-}
-
-static void
-check_hex_impl(const uint8_t *bytes, size_t len, const char *want,
-			   const char *expr, const char *file, int line)
-{
-	char	   *got = malloc(2 * len + 1);
-
-	if (got == NULL)
-		abort();
-	tp_hex_encode(bytes, len, got);
-	if (strcmp(got, want) == 0)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n  got  %s\n  want %s\n", file, line, expr,
-			   got, want);
-	}
-	free(got);
-}
-
-/* Deterministic xorshift64 so failures reproduce. */
-static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
-
-static uint32_t
-rng_next(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t) (rng_state >> 32);
-}
-
-static void
-rng_fill(uint8_t *p, size_t len)
-{
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t) rng_next();
-}
-
-/* Decode a known-good hex literal in test code; aborts if it is not. */
-static size_t
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t		len;
-
-	if (tp_hex_decode(s, strlen(s), out, cap, &len) != HEX_OK)
-	{
-		printf("bad hex literal in test: %s\n", s);
-		abort();
-	}
-	return len;
-}
 
 /* A 32-byte big-endian number from a hex literal of up to 64 digits. */
 static void
@@ -160,62 +65,9 @@ u256_dec(const char *s, uint8_t out[32])
 	}
 }
 
-/* Counting allocator: leaks, call counts and the largest request. */
-static int	alloc_live = 0;
-static int	alloc_calls = 0;
-static size_t alloc_max = 0;
-
-static void *
-count_alloc(size_t n)
-{
-	alloc_live++;
-	alloc_calls++;
-	if (n > alloc_max)
-		alloc_max = n;
-	return malloc(n);
-}
-
-static void *
-count_realloc(void *p, size_t n)
-{
-	alloc_calls++;
-	if (n > alloc_max)
-		alloc_max = n;
-	return realloc(p, n);
-}
-
-static void
-count_free(void *p)
-{
-	alloc_live--;
-	free(p);
-}
-
-static void *
-fail_alloc(size_t n)
-{
-	(void) n;
-	return NULL;
-}
-
-static void *
-fail_realloc(void *p, size_t n)
-{
-	(void) p;
-	(void) n;
-	return NULL;
-}
-
+/* check.h's counting hooks: leaks, call counts and the largest request */
 static const rlp_allocator counting = {count_alloc, count_realloc, count_free};
 static const rlp_allocator failing = {fail_alloc, fail_realloc, count_free};
-
-static void
-reset_counts(void)
-{
-	alloc_live = 0;
-	alloc_calls = 0;
-	alloc_max = 0;
-}
 
 /* ------------------------------------------------------------ quantities */
 
@@ -232,9 +84,8 @@ check_parse_impl(const char *s, size_t len, int want_rc, const char *want,
 	rc = eth_uint256_parse(s, len, got);
 	if (rc != want_rc)
 	{
-		n_failed++;
-		printf("FAIL %s:%d: parse \"%.*s\" == %d, want %d\n", __FILE__, line,
-			   (int) (len > 80 ? 80 : len), s, rc, want_rc);
+		check_fail("%s:%d: parse \"%.*s\" == %d, want %d", __FILE__, line,
+				   (int) (len > 80 ? 80 : len), s, rc, want_rc);
 		return;
 	}
 	if (rc != ETH_OK)
@@ -484,7 +335,7 @@ check_round_trip(const uint8_t *raw, size_t len, const eth_tx *want,
 	uint8_t    *again = NULL;
 	size_t		again_len = 0;
 
-	reset_counts();
+	alloc_reset();
 	CHECK_INT(eth_tx_decode(raw, len, &counting, &tx), ETH_OK);
 	CHECK_INT(tx.has_signature, 1);
 	CHECK_INT(tx.y_parity, want_y);
@@ -499,6 +350,21 @@ check_round_trip(const uint8_t *raw, size_t len, const eth_tx *want,
 	CHECK_INT(alloc_live, 0);
 	/* one block for data and access list, a few for the encoders */
 	CHECK(alloc_max <= 3 * len + 64);
+}
+
+/* Encode tx signed with (y, r, s), then check_round_trip() the result. */
+static void
+check_signed_round_trip(const eth_tx *tx, int y, const uint8_t r[32],
+						const uint8_t s[32], uint8_t hash[32])
+{
+	uint8_t    *out = NULL;
+	size_t		out_len = 0;
+
+	CHECK_INT(eth_tx_encode_signed(tx, y, r, s, NULL, &out, &out_len), ETH_OK);
+	if (out == NULL)
+		return;
+	check_round_trip(out, out_len, tx, y, hash);
+	free(out);
 }
 
 static void
@@ -719,8 +585,6 @@ test_eip1559_access_list(void)
 	uint8_t		r[32];
 	uint8_t		s[32];
 	uint8_t		hash[32];
-	uint8_t    *out;
-	size_t		out_len;
 	eth_access_entry entry;
 	eth_tx		tx;
 
@@ -751,10 +615,8 @@ test_eip1559_access_list(void)
 
 	u256_hex(jsal_r, r);
 	u256_hex(jsal_s, s);
-	CHECK_INT(eth_tx_encode_signed(&tx, 1, r, s, NULL, &out, &out_len), ETH_OK);
-	check_round_trip(out, out_len, &tx, 1, hash);
+	check_signed_round_trip(&tx, 1, r, s, hash);
 	CHECK_HEX(hash, 32, jsal_hash);
-	free(out);
 }
 
 /* A type-2 round trip with two access list entries, built here. */
@@ -827,14 +689,10 @@ test_eip1559_two_entries(void)
 	/* an entry without keys, and an empty access list */
 	entries[1].n_keys = 0;
 	entries[1].keys = NULL;
-	CHECK_INT(eth_tx_encode_signed(&tx, 1, r, s, NULL, &out, &out_len), ETH_OK);
-	check_round_trip(out, out_len, &tx, 1, h2);
-	free(out);
+	check_signed_round_trip(&tx, 1, r, s, h2);
 	tx.n_access = 0;
 	tx.access_list = NULL;
-	CHECK_INT(eth_tx_encode_signed(&tx, 1, r, s, NULL, &out, &out_len), ETH_OK);
-	check_round_trip(out, out_len, &tx, 1, h2);
-	free(out);
+	check_signed_round_trip(&tx, 1, r, s, h2);
 }
 
 static void
@@ -873,9 +731,7 @@ test_contract_creation(void)
 	free(out);
 
 	tx.type = ETH_TX_EIP1559;
-	CHECK_INT(eth_tx_encode_signed(&tx, 0, r, s, NULL, &out, &out_len), ETH_OK);
-	check_round_trip(out, out_len, &tx, 0, hash);
-	free(out);
+	check_signed_round_trip(&tx, 0, r, s, hash);
 }
 
 /* chainId * 2 + 35 + recovery id, exactly, for chain ids past 64 bits. */
@@ -934,9 +790,7 @@ test_large_chain_id(void)
 			  ETH_ERR_OUT_OF_RANGE);
 	/* type 2 carries the chain id as is, so any uint256 will do */
 	tx.type = ETH_TX_EIP1559;
-	CHECK_INT(eth_tx_encode_signed(&tx, 0, r, s, NULL, &out, &out_len), ETH_OK);
-	check_round_trip(out, out_len, &tx, 0, hash);
-	free(out);
+	check_signed_round_trip(&tx, 0, r, s, hash);
 
 	/* chain id 0: v = 35 */
 	eip155_tx(&tx);
@@ -991,7 +845,7 @@ expect_reject_impl(const uint8_t *raw, size_t len, int want, int line)
 	eth_tx		zero;
 	int			rc;
 
-	reset_counts();
+	alloc_reset();
 	memset(&tx, 0x5a, sizeof(tx));
 	memset(&zero, 0, sizeof(zero));
 	rc = eth_tx_decode(raw, len, &counting, &tx);
@@ -1416,7 +1270,7 @@ test_allocator(void)
 	eip155_tx(&tx);
 
 	/* every allocation goes through the hooks and is released */
-	reset_counts();
+	alloc_reset();
 	CHECK_INT(eth_tx_signing_payload(&tx, &counting, &out, &out_len), ETH_OK);
 	CHECK_INT(alloc_live, 1);
 	count_free(out);
@@ -1429,14 +1283,14 @@ test_allocator(void)
 
 	/* decode: no allocation without data or access list, else one block */
 	raw_len = unhex(eip155_signed, raw, sizeof(raw));
-	reset_counts();
+	alloc_reset();
 	CHECK_INT(eth_tx_decode(raw, raw_len, &counting, &dec), ETH_OK);
 	CHECK_INT(alloc_calls, 0);
 	eth_tx_free(&dec, &counting);
 	tx.data = data;
 	tx.data_len = sizeof(data);
 	CHECK_INT(eth_tx_encode_signed(&tx, 0, r, s, NULL, &out, &out_len), ETH_OK);
-	reset_counts();
+	alloc_reset();
 	CHECK_INT(eth_tx_decode(out, out_len, &counting, &dec), ETH_OK);
 	CHECK_INT(alloc_calls, 1);
 	CHECK_INT(alloc_max, 3);
@@ -1445,7 +1299,7 @@ test_allocator(void)
 	CHECK_INT(alloc_live, 0);
 
 	/* out of memory: an error, nothing leaked, nothing returned */
-	reset_counts();
+	alloc_reset();
 	CHECK_INT(eth_tx_decode(out, out_len, &failing, &dec),
 			  ETH_ERR_OUT_OF_MEMORY);
 	CHECK(dec.owned == NULL && dec.data == NULL && dec.has_signature == 0);
@@ -1610,6 +1464,8 @@ test_random_round_trips(void)
 int
 main(void)
 {
+	rng_seed(UINT64_C(0x2545f4914f6cdd1d));
+
 	test_quantity_parse();
 	test_quantity_format();
 	test_eip155_example();
@@ -1629,6 +1485,5 @@ main(void)
 	test_strerror();
 	test_random_round_trips();
 
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return check_summary();
 }

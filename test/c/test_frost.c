@@ -29,89 +29,11 @@
 
 #include <secp256k1.h>
 
+#include "check.h"
 #include "frost.h"
-#include "hex.h"
-
-static int	n_passed = 0;
-static int	n_failed = 0;
+#include "frost_cmp.h"
 
 static secp256k1_context *ctx;
-
-#define CHECK(cond) \
-	check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-#define CHECK_INT(got, want) \
-	check_int_impl((long) (got), (long) (want), #got, __FILE__, __LINE__)
-
-#define CHECK_HEX(bytes, len, hexstr) \
-	check_hex_impl((bytes), (len), (hexstr), #bytes, __FILE__, __LINE__)
-
-static void
-check_impl(int ok, const char *expr, const char *file, int line)
-{
-	if (ok)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n", file, line, expr);
-	}
-}
-
-static void
-check_int_impl(long got, long want, const char *expr, const char *file,
-			   int line)
-{
-	if (got == want)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s == %ld, want %ld\n", file, line, expr, got,
-			   want);
-	}
-}
-
-static void
-check_hex_impl(const uint8_t *bytes, size_t len, const char *want,
-			   const char *expr, const char *file, int line)
-{
-	char	   *got = malloc(2 * len + 1);
-
-	if (got == NULL)
-		abort();
-	tp_hex_encode(bytes, len, got);
-	if (strcmp(got, want) == 0)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n  got  %s\n  want %s\n", file, line, expr,
-			   got, want);
-	}
-	free(got);
-}
-
-/* Deterministic xorshift64 so failures reproduce. */
-static uint64_t rng_state = UINT64_C(0x2545f4914f6cdd1d);
-
-static uint32_t
-rng_next(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t) (rng_state >> 32);
-}
-
-static void
-rng_fill(uint8_t *p, size_t len)
-{
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t) rng_next();
-}
 
 /* frost_random_fn over the test generator. */
 static int
@@ -138,20 +60,6 @@ stuck_random(void *arg, uint8_t *buf, size_t len)
 	(void) arg;
 	memset(buf, 0xff, len);
 	return 1;
-}
-
-/* Decode a known-good hex literal in test code; aborts if it is not. */
-static size_t
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t		len;
-
-	if (tp_hex_decode(s, strlen(s), out, cap, &len) != HEX_OK)
-	{
-		printf("bad hex literal in test: %s\n", s);
-		abort();
-	}
-	return len;
 }
 
 static const char order_hex[] =
@@ -947,21 +855,6 @@ test_verify_errors(void)
 			  FROST_ERR_INVALID_SIGNATURE);
 }
 
-/* Field by field: the structs have padding that decode leaves alone. */
-static int
-commitments_equal(const frost_commitment *a, const frost_commitment *b,
-				  size_t n)
-{
-	size_t		i;
-
-	for (i = 0; i < n; i++)
-		if (a[i].identifier != b[i].identifier
-			|| memcmp(a[i].hiding, b[i].hiding, FROST_ELEMENT_LEN) != 0
-			|| memcmp(a[i].binding, b[i].binding, FROST_ELEMENT_LEN) != 0)
-			return 0;
-	return 1;
-}
-
 static void
 test_commitment_lists(void)
 {
@@ -1099,6 +992,7 @@ main(void)
 {
 	uint8_t		seed[32];
 
+	rng_seed(UINT64_C(0x2545f4914f6cdd1d));
 	ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
 	rng_fill(seed, sizeof(seed));
 	if (ctx == NULL || !secp256k1_context_randomize(ctx, seed))
@@ -1125,6 +1019,5 @@ main(void)
 	test_strerror();
 
 	secp256k1_context_destroy(ctx);
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return check_summary();
 }

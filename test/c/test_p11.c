@@ -29,7 +29,7 @@
 #include <p11-kit/pkcs11.h>
 #include <secp256k1.h>
 
-#include "hex.h"
+#include "check.h"
 #include "keccak.h"
 #include "p11.h"
 
@@ -39,15 +39,6 @@
 #define WRONG_PIN		"4321"
 #define N_DIGESTS		20
 
-static int	n_passed = 0;
-static int	n_failed = 0;
-
-#define CHECK(cond) \
-	check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-#define CHECK_INT(got, want) \
-	check_int_impl((long) (got), (long) (want), #got, __FILE__, __LINE__)
-
 /* a bridge return code, printing the bridge's message on failure */
 #define CHECK_RC(got, want, err) \
 	check_rc_impl((got), (want), (err), #got, __FILE__, __LINE__)
@@ -56,43 +47,14 @@ static int	n_failed = 0;
 	check_contains_impl((s), (part), #s, __FILE__, __LINE__)
 
 static void
-check_impl(int ok, const char *expr, const char *file, int line)
-{
-	if (ok)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n", file, line, expr);
-	}
-}
-
-static void
-check_int_impl(long got, long want, const char *expr, const char *file,
-			   int line)
-{
-	if (got == want)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s == %ld, want %ld\n", file, line, expr, got,
-			   want);
-	}
-}
-
-static void
 check_rc_impl(int got, int want, const char *err, const char *expr,
 			  const char *file, int line)
 {
 	if (got == want)
-		n_passed++;
+		check_pass();
 	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s == %d, want %d (%s)\n", file, line, expr, got,
-			   want, err);
-	}
+		check_fail("%s:%d: %s == %d, want %d (%s)", file, line, expr, got,
+				   want, err);
 }
 
 static void
@@ -100,48 +62,10 @@ check_contains_impl(const char *s, const char *part, const char *expr,
 					const char *file, int line)
 {
 	if (strstr(s, part) != NULL)
-		n_passed++;
+		check_pass();
 	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s is \"%s\", want it to contain \"%s\"\n",
-			   file, line, expr, s, part);
-	}
-}
-
-/* Deterministic xorshift64 so failures reproduce. */
-static uint64_t rng_state = UINT64_C(0x9e3779b97f4a7c15);
-
-static uint32_t
-rng_next(void)
-{
-	rng_state ^= rng_state << 13;
-	rng_state ^= rng_state >> 7;
-	rng_state ^= rng_state << 17;
-	return (uint32_t) (rng_state >> 32);
-}
-
-static void
-rng_fill(uint8_t *p, size_t len)
-{
-	size_t		i;
-
-	for (i = 0; i < len; i++)
-		p[i] = (uint8_t) rng_next();
-}
-
-/* Decode a known-good hex literal in test code; aborts if it is not. */
-static size_t
-unhex(const char *s, uint8_t *out, size_t cap)
-{
-	size_t		len;
-
-	if (tp_hex_decode(s, strlen(s), out, cap, &len) != HEX_OK)
-	{
-		printf("bad hex literal in test: %s\n", s);
-		abort();
-	}
-	return len;
+		check_fail("%s:%d: %s is \"%s\", want it to contain \"%s\"",
+				   file, line, expr, s, part);
 }
 
 /* ------------------------------------------------------------ fixture */
@@ -765,6 +689,7 @@ main(void)
 {
 	tpw_p11    *p;
 
+	rng_seed(UINT64_C(0x9e3779b97f4a7c15));
 	module_path = getenv("TPW_P11_MODULE");
 	if (module_path == NULL || module_path[0] == '\0')
 		module_path = "/usr/lib/softhsm/libsofthsm2.so";
@@ -795,6 +720,5 @@ main(void)
 
 	secp256k1_context_destroy(secp);
 	remove_tmpdir();
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return check_summary();
 }

@@ -23,6 +23,7 @@
 
 #include <secp256k1.h>
 
+#include "check.h"
 #include "hex.h"
 #include "schnorr.h"
 
@@ -34,42 +35,7 @@
 #define CSV_FIELDS		8
 #define MAX_MSG			256
 
-static int	n_passed = 0;
-static int	n_failed = 0;
-
 static secp256k1_context *ctx;
-
-#define CHECK(cond) \
-	check_impl((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
-
-#define CHECK_INT(got, want) \
-	check_int_impl((long) (got), (long) (want), #got, __FILE__, __LINE__)
-
-static void
-check_impl(int ok, const char *expr, const char *file, int line)
-{
-	if (ok)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s\n", file, line, expr);
-	}
-}
-
-static void
-check_int_impl(long got, long want, const char *expr, const char *file,
-			   int line)
-{
-	if (got == want)
-		n_passed++;
-	else
-	{
-		n_failed++;
-		printf("FAIL %s:%d: %s == %ld, want %ld\n", file, line, expr, got,
-			   want);
-	}
-}
 
 /* One CSV row, decoded. */
 typedef struct
@@ -248,8 +214,7 @@ test_vectors(const char *path)
 
 	if (text == NULL)
 	{
-		printf("FAIL cannot read %s\n", path);
-		n_failed++;
+		check_fail("cannot read %s", path);
 		return;
 	}
 	CHECK(strncmp(text, header, sizeof(header) - 1) == 0);
@@ -267,8 +232,7 @@ test_vectors(const char *path)
 			*cr = '\0';
 		if (!parse_row(line, &r))
 		{
-			printf("FAIL unparsable row %d\n", rows);
-			n_failed++;
+			check_fail("unparsable row %d", rows);
 			break;
 		}
 		CHECK_INT(r.index, rows);
@@ -353,6 +317,5 @@ main(int argc, char **argv)
 	test_vectors(argc > 1 ? argv[1] : BIP340_CSV);
 	test_api();
 	secp256k1_context_destroy(ctx);
-	printf("%d passed, %d failed\n", n_passed, n_failed);
-	return n_failed == 0 ? 0 : 1;
+	return check_summary();
 }
