@@ -8,6 +8,7 @@
 #include "tpwallet.h"
 #include "keys/hsm.h"
 #include "keys/keystore.h"
+#include "price/prices.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -53,6 +54,7 @@ _PG_init(void)
 
 	tpw_keystore_define_gucs();
 	tpw_hsm_define_gucs();
+	tpw_prices_define_gucs();
 
 	MarkGUCPrefixReserved("tpwallet");
 
@@ -60,6 +62,7 @@ _PG_init(void)
 	{
 		/* read once in the postmaster; backends inherit it through fork() */
 		tpw_keystore_load_at_startup();
+		tpw_prices_shmem_init();
 		tpwallet_register_workers();
 	}
 }

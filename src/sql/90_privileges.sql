@@ -98,6 +98,25 @@ GRANT EXECUTE ON FUNCTION tpwallet.schnorr_verify(bytea, bytea, bytea) TO PUBLIC
 GRANT SELECT ON tpwallet.frost_participants TO tpwallet_reader, tpwallet_signer, tpwallet_admin;
 REVOKE ALL ON tpwallet.frost_shares, tpwallet.frost_nonces FROM tpwallet_auditor;
 
+-- prices: readers read prices and valuations; operators push ticks; admins
+-- manage sources and pairs.  _publish_price and _sources_changed stay with
+-- the owner: nobody else may put a price into shared memory.
+GRANT EXECUTE ON FUNCTION tpwallet._valid_code(text, text), tpwallet._hex_address(jsonb, text),
+	tpwallet._check_price(numeric, text),
+	tpwallet._publish_price(text, text, numeric, numeric, int, text, numeric, float8, timestamptz, timestamptz, text, interval),
+	tpwallet._shm_prices(), tpwallet._sources_changed(), tpwallet.price(text, text),
+	tpwallet._abi_word(text, int, boolean), tpwallet._json_number(jsonb)
+	TO tpwallet_owner;
+GRANT EXECUTE ON FUNCTION tpwallet.price(text, text), tpwallet.price_info(text, text),
+	tpwallet.price_at(text, text, timestamptz)
+	TO tpwallet_reader;
+GRANT SELECT ON tpwallet.latest_prices, tpwallet.valuations, tpwallet.portfolios TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.record_tick(text, numeric, timestamptz, numeric) TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet.add_price_source(text, text, text, text, text, text, numeric, interval, interval, interval, jsonb),
+	tpwallet.set_price_source_enabled(text, boolean), tpwallet.set_price_pair(text, text, jsonb),
+	tpwallet.refresh_prices()
+	TO tpwallet_admin;
+
 -- pg_dump must back up the ledger's data, not only CREATE EXTENSION.
 -- Not frost_nonces: a restored backup must never bring back round-one nonces
 -- that may have signed since (a reused nonce gives the share away); its
@@ -114,7 +133,10 @@ BEGIN
 	                         'signing_keys', 'key_secrets', 'signature_log',
 	                         'signing_keys_id_seq', 'signature_log_id_seq',
 	                         'frost_shares', 'frost_nonce_uses',
-	                         'frost_shares_id_seq', 'frost_nonces_commitment_id_seq']
+	                         'frost_shares_id_seq', 'frost_nonces_commitment_id_seq',
+	                         'price_pairs', 'price_sources', 'price_ticks', 'price_aggregates',
+	                         'price_source_state', 'price_source_errors',
+	                         'price_sources_id_seq', 'price_source_errors_id_seq']
 	LOOP
 		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
 	END LOOP;
