@@ -34,6 +34,7 @@ CREATE TABLE tpwallet.price_pairs (
 	halted_since    timestamptz,
 	halt_candidate  numeric,        -- the level sources agree on while halted
 	halt_candidate_since timestamptz,
+	regime_since    timestamptz,    -- since the last resume: the breaker's TWAP starts here
 	PRIMARY KEY (base, quote),
 	CHECK (base <> quote)
 );
@@ -207,8 +208,8 @@ BEGIN
 		IF kind = 'chainlink' AND (config ? 'decimals') AND NOT ((config ->> 'decimals') ~ '^[0-9]{1,2}$') THEN
 			RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'config.decimals must be an integer from 0 to 99';
 		END IF;
-		IF kind IN ('uniswap_v2', 'uniswap_v3') AND NOT ((config ->> 'token0_decimals') ~ '^[0-9]{1,2}$'
-		                                               AND (config ->> 'token1_decimals') ~ '^[0-9]{1,2}$') THEN
+		IF kind IN ('uniswap_v2', 'uniswap_v3') AND NOT coalesce((config ->> 'token0_decimals') ~ '^[0-9]{1,2}$'
+		                                                        AND (config ->> 'token1_decimals') ~ '^[0-9]{1,2}$', false) THEN
 			RAISE EXCEPTION USING ERRCODE = '22023',
 				MESSAGE = 'a Uniswap source needs config.token0_decimals and config.token1_decimals',
 				HINT = 'The price is of token0 in token1; set config.invert to true for token1 in token0.';
@@ -324,6 +325,7 @@ DECLARE
 	ret float8;
 	alpha float8;
 	limit_ numeric;
+	ref numeric;
 	via text;
 	leg1 record;
 	leg2 record;
@@ -411,10 +413,21 @@ BEGIN
 		           AND a.computed_at >= t - pp.twap_window AND a.status IN ('ok', 'uncertain')) seg
 		 WHERE seg.secs > 0;
 		twap := round(coalesce(twap, candidate), greatest(scale(candidate), 8));
+		-- the breaker's reference: the same TWAP, but only since the last resume
+		-- (after a real move it must not keep comparing with the old level)
+		SELECT sum(seg.price * seg.secs) / nullif(sum(seg.secs), 0) INTO ref
+		  FROM (SELECT a.price, extract(epoch FROM lead(a.computed_at, 1, t) OVER (ORDER BY a.computed_at)
+		                                    - greatest(a.computed_at, t - pp.twap_window))::numeric AS secs
+		          FROM tpwallet.price_aggregates a
+		         WHERE a.base = p_base AND a.quote = p_quote AND a.price IS NOT NULL
+		           AND a.computed_at >= greatest(t - pp.twap_window, coalesce(pp.regime_since, '-infinity'))
+		           AND a.status IN ('ok', 'uncertain')) seg
+		 WHERE seg.secs > 0;
+		ref := coalesce(ref, pp.good_price, candidate);
 		limit_ := greatest(pp.breaker_floor, pp.breaker_k * vol::numeric);
 		served := candidate;
 		IF pp.halted_since IS NULL THEN
-			IF pp.good_price IS NOT NULL AND abs(candidate / twap - 1) > limit_ THEN
+			IF pp.good_price IS NOT NULL AND abs(candidate / ref - 1) > limit_ THEN
 				-- the circuit breaker trips: keep serving the last good price
 				pp.halted_since := t;
 				pp.halt_candidate := candidate;
@@ -427,6 +440,7 @@ BEGIN
 			-- sources agree on the new level: resume there after breaker_resume
 			IF t - pp.halt_candidate_since >= pp.breaker_resume THEN
 				pp.halted_since := NULL;
+				pp.regime_since := t;
 			END IF;
 		ELSE
 			pp.halt_candidate := candidate;
@@ -444,7 +458,7 @@ BEGIN
 		UPDATE tpwallet.price_pairs p
 		   SET last_price = candidate, last_at = t, ewma_var = pp.ewma_var, good_price = pp.good_price,
 		       good_at = pp.good_at, halted_since = pp.halted_since, halt_candidate = pp.halt_candidate,
-		       halt_candidate_since = pp.halt_candidate_since
+		       halt_candidate_since = pp.halt_candidate_since, regime_since = pp.regime_since
 		 WHERE p.base = p_base AND p.quote = p_quote;
 	END IF;
 
@@ -494,7 +508,8 @@ BEGIN
 	END IF;
 	PERFORM tpwallet._check_price(price, 'price');
 	IF observed_at IS NULL OR observed_at > clock_timestamp() + interval '5 seconds' THEN
-		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('observed_at %s is in the future', observed_at);
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'observed_at is in the future',
+			DETAIL = format('observed_at is %s, the server''s clock %s.', observed_at, clock_timestamp());
 	END IF;
 	IF liquidity IS NOT NULL AND (liquidity < 0 OR liquidity = 'NaN'::numeric OR liquidity = 'Infinity'::numeric) THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'liquidity must be a non-negative finite number';
