@@ -23,6 +23,9 @@
 #   TPW_BENCH_SIGNS        digests per sign_digests call, local key  [20000]
 #   TPW_BENCH_HSM_SIGNS    digests per sign_digests call, HSM key  [2000]
 #   TPW_BENCH_FROST        FROST signings per threshold measurement  [300]
+#   TPW_BENCH_PRICE_READS  price() calls per read measurement  [1000000]
+#   TPW_BENCH_VALUED       accounts in the valuation query  [1000000]
+#   TPW_BENCH_TICKS        ticks timed for tick-to-NOTIFY latency  [500]
 #
 # Benchmarks report; tests assert: a missed target never fails this script,
 # only an error does.
@@ -42,7 +45,10 @@ KEYS=${TPW_BENCH_KEYS:-1}
 SIGNS=${TPW_BENCH_SIGNS:-20000}
 HSM_SIGNS=${TPW_BENCH_HSM_SIGNS:-2000}
 FROST_N=${TPW_BENCH_FROST:-300}
-ALL_SECTIONS="ledger signing threshold"
+PRICE_READS=${TPW_BENCH_PRICE_READS:-1000000}
+VALUED=${TPW_BENCH_VALUED:-1000000}
+TICKS=${TPW_BENCH_TICKS:-500}
+ALL_SECTIONS="ledger signing threshold prices"
 SECTIONS=${TPW_BENCH_SECTIONS:-$ALL_SECTIONS}
 
 RESULTS="$OUT/results.tsv"     # section round key label subject baseline unit target baseline_label
@@ -321,6 +327,47 @@ bench_threshold() {
   record threshold "$round" frost23 "FROST 2-of-3 signing end to end, /s" "$(calc "$FROST_N / ($ms / 1000)" 1)" "$c23" "sig/s" "" "C loop"
   ms=$(timed_ms "SELECT count(tpwallet.frost_sign_with(ARRAY['bench-35-1', 'bench-35-2', 'bench-35-5'], ('p' || i)::bytea)) FROM generate_series(1, $FROST_N) i")
   record threshold "$round" frost35 "FROST 3-of-5 signing end to end, /s" "$(calc "$FROST_N / ($ms / 1000)" 1)" "$c35" "sig/s" "" "C loop"
+}
+
+# Prices: price() from shared memory vs a primary-key lookup in a table, per
+# row of one query; the valuation of many accounts in one query; the latency
+# from a tick to its NOTIFY, as a listening client sees it.
+bench_prices() {
+  local round=$1
+  if [ "$round" = 1 ]; then
+    [ "$(q -c "SHOW shared_preload_libraries")" != "" ] || die "prices: tpwallet must be preloaded for the shared-memory figures"
+    gcc -O2 -Wall -Wextra -I"$(pg_config --includedir)" -o "$OUT/notify_latency" "$BENCH_SQL/notify_latency.c" \
+      -L"$(pg_config --libdir)" -lpq || die "could not build test/bench/notify_latency.c"
+    q -c "SELECT tpwallet.add_price_source('bench-' || i, 'manual', 'BENCH', 'USD', NULL) FROM generate_series(1, 3) i" \
+      -c "SELECT tpwallet.record_tick('bench-' || i, 100 + i, clock_timestamp()) FROM generate_series(1, 3) i" \
+      -c "SELECT tpwallet.add_price_source('bench-eth', 'manual', 'ETH', 'USD', NULL)" \
+      -c "SELECT tpwallet.set_price_pair('ETH', 'USD', '{\"min_sources\": 1}')" \
+      -c "SELECT tpwallet.record_tick('bench-eth', 3000.25, clock_timestamp())" \
+      -c "CREATE TABLE bench.px (base text COLLATE \"C\", quote text COLLATE \"C\", price numeric, PRIMARY KEY (base, quote))" \
+      -c "INSERT INTO bench.px SELECT 'P' || i, 'USD', i FROM generate_series(1, 255) i" \
+      -c "INSERT INTO bench.px VALUES ('BENCH', 'USD', 102)" -c "ANALYZE bench.px" >/dev/null
+    log "prices: $VALUED accounts for the valuation query"
+    q -c "SELECT tpwallet.create_asset('ETH', 18)" \
+      -c "INSERT INTO tpwallet.accounts (code, book, asset, normal_side, metadata, credits_posted)
+          SELECT 'val:' || i, 'ops', 'ETH', 'credit', jsonb_build_object('owner', 'o' || (i % 100000)),
+                 (i % 1000) * 0.001 FROM generate_series(1, $VALUED) i" \
+      -c "VACUUM ANALYZE tpwallet.accounts" >/dev/null
+    note prices "reads" "SELECT sum(tpwallet.price('BENCH', 'USD')) over generate_series(1, $PRICE_READS) vs SELECT sum((SELECT price FROM bench.px WHERE base = 'BENCH' AND quote = 'USD' || left(g::text, 0))) (a primary-key lookup per row in a 256-row table; left(g::text, 0) keeps it correlated)"
+    note prices "valuation" "SELECT count(*), sum(value) FROM tpwallet.valuations over $VALUED ETH accounts (plus the others of the run), reporting currency USD"
+    note prices "notify" "test/bench/notify_latency.c: one libpq connection LISTENs on tpwallet_price, another records $TICKS ticks with record_tick (synchronous commit); latency = from sending record_tick to receiving its notification"
+  fi
+  log "prices round $round: $PRICE_READS price() reads"
+  local shm_ms pk_ms
+  shm_ms=$(timed_ms "SELECT sum(tpwallet.price('BENCH', 'USD')) FROM generate_series(1, $PRICE_READS) g")
+  pk_ms=$(timed_ms "SELECT sum((SELECT x.price FROM bench.px x WHERE x.base = 'BENCH' AND x.quote = 'USD' || left(g::text, 0))) FROM generate_series(1, $PRICE_READS) g")
+  record prices "$round" reads "price() reads/s (shared memory)" "$(calc "$PRICE_READS / ($shm_ms / 1000)" 0)" "$(calc "$PRICE_READS / ($pk_ms / 1000)" 0)" "reads/s" 5 "PK lookup"
+  log "prices round $round: valuation of $VALUED accounts"
+  local val_ms; val_ms=$(timed_ms "SELECT count(*), sum(value) FROM tpwallet.valuations")
+  record prices "$round" valuation "valuation of $VALUED accounts, one query, ms" "$val_ms" "" "ms" "" ""
+  log "prices round $round: tick-to-NOTIFY latency, $TICKS ticks"
+  local lat; lat=$("$OUT/notify_latency" "host=$PGHOST port=$PGPORT user=$PGUSER dbname=$DB" bench-1 "$TICKS") || die "notify_latency failed"
+  record prices "$round" notify_p50 "tick-to-NOTIFY latency p50, ms" "$(sed -n 's/^p50_ms //p' <<<"$lat")" "" "ms" "" ""
+  record prices "$round" notify_p99 "tick-to-NOTIFY latency p99, ms" "$(sed -n 's/^p99_ms //p' <<<"$lat")" "" "ms" "" ""
 }
 
 # Bytes per transfer of a part, from pg_total_relation_size before/after.
