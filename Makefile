@@ -13,7 +13,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
 PG_CPPFLAGS = -I$(srcdir)/src -I/usr/include/p11-kit-1 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
-SHLIB_LINK = -lsecp256k1 -lcrypto -ldl
+SHLIB_LINK = -lsecp256k1 -lcrypto -lcurl -ldl
 
 # No LLVM bitcode: nothing here benefits from JIT inlining, and it halves build time.
 override with_llvm = no

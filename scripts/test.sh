@@ -4,7 +4,8 @@
 #   pg_regress (sql/, expected/), pgTAP invariants (test/pgtap/),
 #   the PKCS#11 bridge against a private SoftHSM2 token,
 #   scenario tests with real parts (test/scenarios/: concurrency, crash,
-#   tamper, SoftHSM2, a local anvil Ethereum node),
+#   tamper, SoftHSM2, a local anvil Ethereum node, price feeds polled by
+#   the worker from a local HTTP server and anvil),
 #   and the standalone proof verifier.
 # Run as root on Debian 12 (it installs packages and the extension).
 set -uo pipefail
@@ -75,7 +76,7 @@ step "fuzzing (${FUZZ_SECONDS:-15}s per C parser)" fuzz
 step "pg_regress" regress
 step "pgTAP invariants" pgtap
 step "standalone proof verifier" proof_tool
-step "scenarios (concurrency, crash, tamper, HSM, Ethereum node)" prove test/scenarios/
+step "scenarios (concurrency, crash, tamper, HSM, Ethereum node, price feeds)" prove test/scenarios/
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed suites: ${failures[*]}"

@@ -64,5 +64,6 @@ _PG_init(void)
 		tpw_keystore_load_at_startup();
 		tpw_prices_shmem_init();
 		tpwallet_register_workers();
+		tpw_price_register_worker();
 	}
 }

@@ -16,6 +16,7 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -24,6 +25,7 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "tcop/utility.h"
 #include "utils/guc.h"
 #include "utils/snapmgr.h"
@@ -58,8 +60,19 @@ run_step(const char *what, const char *sql)
 	pgstat_report_activity(STATE_RUNNING, what);
 	PG_TRY();
 	{
-		bool		present = OidIsValid(get_extension_oid("tpwallet", true));
+		Oid			ext = get_extension_oid("tpwallet", true);
+		bool		present = OidIsValid(ext);
 
+		/*
+		 * Hold the extension object for the step, so that a concurrent DROP
+		 * EXTENSION waits for it instead of deadlocking with it; recheck
+		 * after the lock in case it was dropped meanwhile.
+		 */
+		if (present)
+		{
+			LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
+			present = get_extension_oid("tpwallet", true) == ext;
+		}
 		if (present)
 		{
 			if (SPI_connect() != SPI_OK_CONNECT)

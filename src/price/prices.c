@@ -83,6 +83,7 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 /* entries published by the current transaction, copied in at commit */
 static List *pending = NIL;
+static bool sources_changed_pending = false;
 static bool callback_registered = false;
 
 static Size
@@ -175,15 +176,30 @@ load_numeric(const StoredNumeric *src, bool *isnull)
 	return NumericGetDatum(n);
 }
 
-/* This database's tpwallet extension, cached for the backend's life. */
+/*
+ * This database's tpwallet extension.  Readers use a cached OID (a catalog
+ * lookup per price() call would cost more than the read); when it finds
+ * nothing they refresh it once, so a dropped and re-created extension is
+ * seen by long-lived backends too.  Publishers always look it up.
+ */
+static Oid	cached_extension = InvalidOid;
+
 static Oid
 current_extension(void)
 {
-	static Oid	cached = InvalidOid;
+	if (!OidIsValid(cached_extension))
+		cached_extension = get_extension_oid("tpwallet", true);
+	return cached_extension;
+}
 
-	if (!OidIsValid(cached))
-		cached = get_extension_oid("tpwallet", true);
-	return cached;
+static bool
+refresh_extension(void)
+{
+	Oid			fresh = get_extension_oid("tpwallet", true);
+	bool		changed = fresh != cached_extension;
+
+	cached_extension = fresh;
+	return changed;
 }
 
 static PriceEntry *
@@ -209,6 +225,14 @@ publish_pending(XactEvent event, void *arg)
 
 	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT)
 	{
+		/* the feed worker reloads once the change is visible to it */
+		if (shared != NULL && sources_changed_pending)
+		{
+			pg_atomic_fetch_add_u32(&shared->sources_version, 1);
+			if (shared->feed_latch != NULL)
+				SetLatch(shared->feed_latch);
+		}
+		sources_changed_pending = false;
 		if (shared != NULL && pending != NIL)
 		{
 			LWLockAcquire(shared->lock, LW_EXCLUSIVE);
@@ -232,7 +256,20 @@ publish_pending(XactEvent event, void *arg)
 		pending = NIL;
 	}
 	else if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
 		pending = NIL;
+		sources_changed_pending = false;
+	}
+}
+
+static void
+register_callback(void)
+{
+	if (!callback_registered)
+	{
+		RegisterXactCallback(publish_pending, NULL);
+		callback_registered = true;
+	}
 }
 
 static void
@@ -257,11 +294,8 @@ tpwallet_publish_price(PG_FUNCTION_ARGS)
 
 	if (shared == NULL || PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		PG_RETURN_VOID();
-	if (!callback_registered)
-	{
-		RegisterXactCallback(publish_pending, NULL);
-		callback_registered = true;
-	}
+	register_callback();
+	refresh_extension();
 	old = MemoryContextSwitchTo(TopTransactionContext);
 	e = palloc0(sizeof(PriceEntry));
 	e->used = true;
@@ -316,6 +350,7 @@ tpwallet_shm_prices(PG_FUNCTION_ARGS)
 	if (shared == NULL)
 		return (Datum) 0;
 	copy = palloc(sizeof(PriceEntry) * shared->capacity);
+	refresh_extension();
 	LWLockAcquire(shared->lock, LW_SHARED);
 	for (int i = 0; i < shared->capacity && shared->entries[i].used; i++)
 	{
@@ -354,11 +389,11 @@ PG_FUNCTION_INFO_V1(tpwallet_sources_changed);
 Datum
 tpwallet_sources_changed(PG_FUNCTION_ARGS)
 {
+	/* at commit: before it, the worker would reload and not see the change */
 	if (shared != NULL)
 	{
-		pg_atomic_fetch_add_u32(&shared->sources_version, 1);
-		if (shared->feed_latch != NULL)
-			SetLatch(shared->feed_latch);
+		register_callback();
+		sources_changed_pending = true;
 	}
 	PG_RETURN_VOID();
 }
@@ -424,14 +459,20 @@ tpwallet_price(PG_FUNCTION_ARGS)
 
 		text_to_cstring_buffer(base, b, sizeof(b));
 		text_to_cstring_buffer(quote, q, sizeof(q));
-		LWLockAcquire(shared->lock, LW_SHARED);
-		e = find_entry(MyDatabaseId, current_extension(), b, q);
-		if (e != NULL)
+		for (int attempt = 0; attempt < 2 && !found; attempt++)
 		{
-			found = true;
-			price = e->price;
+			/* a miss may be a stale extension OID: refresh it once and look again */
+			if (attempt == 1 && !refresh_extension())
+				break;
+			LWLockAcquire(shared->lock, LW_SHARED);
+			e = find_entry(MyDatabaseId, current_extension(), b, q);
+			if (e != NULL)
+			{
+				found = true;
+				price = e->price;
+			}
+			LWLockRelease(shared->lock);
 		}
-		LWLockRelease(shared->lock);
 		if (found)
 			result = load_numeric(&price, &isnull);
 	}

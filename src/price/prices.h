@@ -20,4 +20,7 @@ extern void tpw_prices_shmem_init(void);
 extern uint32 tpw_prices_sources_version(void);
 extern void tpw_prices_set_feed_latch(Latch *latch);
 
+/* feed_worker.c: from _PG_init while preloading */
+extern void tpw_price_register_worker(void);
+
 #endif							/* TPWALLET_PRICES_H */

@@ -331,7 +331,9 @@ DECLARE
 	leg2 record;
 	fresh tpwallet._tick[];
 BEGIN
-	SELECT * INTO pp FROM tpwallet.price_pairs p WHERE p.base = p_base AND p.quote = p_quote FOR UPDATE;
+	-- FOR NO KEY UPDATE: the state columns change, never the key (so a source being
+	-- added to the pair, which holds KEY SHARE, does not block the aggregation)
+	SELECT * INTO pp FROM tpwallet.price_pairs p WHERE p.base = p_base AND p.quote = p_quote FOR NO KEY UPDATE;
 	IF NOT FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('unknown price pair %s/%s', p_base, p_quote);
 	END IF;
@@ -517,6 +519,9 @@ BEGIN
 	INSERT INTO tpwallet.price_ticks (source_id, observed_at, price, liquidity)
 	VALUES (s.id, observed_at, price, liquidity) ON CONFLICT DO NOTHING;
 	IF NOT FOUND THEN
+		-- the same observation again (an unchanged Chainlink round): the source is healthy
+		UPDATE tpwallet.price_source_state st SET last_ok_at = clock_timestamp(), failures = 0
+		 WHERE st.source_id = s.id;
 		RETURN;
 	END IF;
 	UPDATE tpwallet.price_source_state st
@@ -631,12 +636,15 @@ SELECT x.base, x.quote, x.price, x.confidence, x.sources_used,
                s.observed_at, s.computed_at, s.via, s.stale_after
           FROM tpwallet._shm_prices() s
         UNION ALL
-        SELECT * FROM (
-          SELECT DISTINCT ON (a.base, a.quote) a.base, a.quote, a.price, a.confidence, a.sources_used, a.status,
-                 a.twap, a.volatility, a.observed_at, a.computed_at, a.via, p.stale_after
-            FROM tpwallet.price_aggregates a JOIN tpwallet.price_pairs p ON p.base = a.base AND p.quote = a.quote
-           WHERE NOT EXISTS (SELECT 1 FROM tpwallet._shm_prices() s WHERE s.base = a.base AND s.quote = a.quote)
-           ORDER BY a.base, a.quote, a.computed_at DESC) t) x;
+        -- pairs not in shared memory (not preloaded, or more pairs than it holds):
+        -- the newest aggregate of each, one index probe per pair
+        SELECT a.base, a.quote, a.price, a.confidence, a.sources_used, a.status,
+               a.twap, a.volatility, a.observed_at, a.computed_at, a.via, p.stale_after
+          FROM tpwallet.price_pairs p
+          CROSS JOIN LATERAL (SELECT * FROM tpwallet.price_aggregates a
+                               WHERE a.base = p.base AND a.quote = p.quote
+                               ORDER BY a.computed_at DESC LIMIT 1) a
+         WHERE NOT EXISTS (SELECT 1 FROM tpwallet._shm_prices() s WHERE s.base = p.base AND s.quote = p.quote)) x;
 
 -- Every account's balance in the reporting currency (GUC tpwallet.reporting_currency).
 -- Built on the accounts table itself (row totals + pending deltas), with one
@@ -791,6 +799,9 @@ BEGIN
 	SELECT * INTO s FROM tpwallet.price_sources ps WHERE ps.id = p_source_id;
 	IF NOT FOUND THEN
 		RETURN false;
+	END IF;
+	IF NOT s.enabled THEN
+		RETURN true;	-- an answer still in flight when the source was disabled
 	END IF;
 	BEGIN
 		IF transport_error IS NOT NULL THEN
