@@ -295,6 +295,21 @@ $$;
 
 -- ---------------------------------------------------------------- aggregation
 
+-- Time-weighted average of the served ok/uncertain prices from `since` to `until`
+-- (each price weighs the time until the next aggregate); NULL without any.
+CREATE FUNCTION tpwallet._twap(p_base text, p_quote text, since timestamptz, until timestamptz)
+RETURNS numeric
+LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
+AS $$
+	SELECT sum(seg.price * seg.secs) / nullif(sum(seg.secs), 0)
+	  FROM (SELECT a.price, extract(epoch FROM lead(a.computed_at, 1, until) OVER (ORDER BY a.computed_at)
+	                                    - greatest(a.computed_at, since))::numeric AS secs
+	          FROM tpwallet.price_aggregates a
+	         WHERE a.base = p_base AND a.quote = p_quote AND a.price IS NOT NULL
+	           AND a.computed_at >= since AND a.status IN ('ok', 'uncertain')) seg
+	 WHERE seg.secs > 0
+$$;
+
 CREATE TYPE tpwallet._tick AS (source_id int, price numeric, w numeric, liquidity numeric, observed_at timestamptz);
 
 -- The robust aggregate of one pair, now: fresh ticks (the newest of each
@@ -407,24 +422,11 @@ BEGIN
 		END IF;
 		vol := sqrt(pp.ewma_var);
 		-- TWAP of the served prices over the window, this one included
-		SELECT sum(seg.price * seg.secs) / nullif(sum(seg.secs), 0) INTO twap
-		  FROM (SELECT a.price, extract(epoch FROM lead(a.computed_at, 1, t) OVER (ORDER BY a.computed_at)
-		                                    - greatest(a.computed_at, t - pp.twap_window))::numeric AS secs
-		          FROM tpwallet.price_aggregates a
-		         WHERE a.base = p_base AND a.quote = p_quote AND a.price IS NOT NULL
-		           AND a.computed_at >= t - pp.twap_window AND a.status IN ('ok', 'uncertain')) seg
-		 WHERE seg.secs > 0;
+		twap := tpwallet._twap(p_base, p_quote, t - pp.twap_window, t);
 		twap := round(coalesce(twap, candidate), greatest(scale(candidate), 8));
 		-- the breaker's reference: the same TWAP, but only since the last resume
 		-- (after a real move it must not keep comparing with the old level)
-		SELECT sum(seg.price * seg.secs) / nullif(sum(seg.secs), 0) INTO ref
-		  FROM (SELECT a.price, extract(epoch FROM lead(a.computed_at, 1, t) OVER (ORDER BY a.computed_at)
-		                                    - greatest(a.computed_at, t - pp.twap_window))::numeric AS secs
-		          FROM tpwallet.price_aggregates a
-		         WHERE a.base = p_base AND a.quote = p_quote AND a.price IS NOT NULL
-		           AND a.computed_at >= greatest(t - pp.twap_window, coalesce(pp.regime_since, '-infinity'))
-		           AND a.status IN ('ok', 'uncertain')) seg
-		 WHERE seg.secs > 0;
+		ref := tpwallet._twap(p_base, p_quote, greatest(t - pp.twap_window, coalesce(pp.regime_since, '-infinity')), t);
 		ref := coalesce(ref, pp.good_price, candidate);
 		limit_ := greatest(pp.breaker_floor, pp.breaker_k * vol::numeric);
 		served := candidate;

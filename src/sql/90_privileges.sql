@@ -105,7 +105,8 @@ GRANT EXECUTE ON FUNCTION tpwallet._valid_code(text, text), tpwallet._hex_addres
 	tpwallet._check_price(numeric, text),
 	tpwallet._publish_price(text, text, numeric, numeric, int, text, numeric, float8, timestamptz, timestamptz, text, interval),
 	tpwallet._shm_prices(), tpwallet._sources_changed(), tpwallet.price(text, text),
-	tpwallet._abi_word(text, int, boolean), tpwallet._json_number(jsonb)
+	tpwallet._abi_word(text, int, boolean), tpwallet._json_number(jsonb),
+	tpwallet._twap(text, text, timestamptz, timestamptz)
 	TO tpwallet_owner;
 GRANT EXECUTE ON FUNCTION tpwallet.price(text, text), tpwallet.price_info(text, text),
 	tpwallet.price_at(text, text, timestamptz)
@@ -142,3 +143,38 @@ BEGIN
 	END LOOP;
 END
 $dump$;
+
+-- reconciliation: readers read sources, imports and items; operators
+-- import statements and sync the ledger; admins create sources.  The
+-- parsers and the import's internals run as the owner, inside those calls.
+GRANT SELECT ON tpwallet.recon_sources, tpwallet.recon_imports, tpwallet.recon_items TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.import_statement(text, text, text, jsonb),
+	tpwallet.recon_sync_ledger(text, timestamptz, timestamptz)
+	TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet.create_recon_source(text, text, jsonb) TO tpwallet_admin;
+GRANT EXECUTE ON FUNCTION tpwallet._csv_rows(text, text), tpwallet._csv_header(text, text),
+	tpwallet._parse_amount(text, text, text), tpwallet._parse_time(text, text, text),
+	tpwallet._parse_date(text, text)
+	TO tpwallet_owner, tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_source(text, text), tpwallet._recon_timezone(text, text),
+	tpwallet._recon_check_mapping(jsonb), tpwallet._recon_ledger_config(jsonb),
+	tpwallet._recon_statement_config(jsonb), tpwallet._recon_key(text), tpwallet._recon_cell(text[], int),
+	tpwallet._recon_column(text[], text, text, boolean),
+	tpwallet._recon_stage_csv(jsonb, text, jsonb), tpwallet._camt_amount(text, text, text, text),
+	tpwallet._camt_time(text, text, text, text, text), tpwallet._recon_stage_camt(jsonb, text, jsonb),
+	tpwallet._recon_hashed(tpwallet._recon_row[]),
+	tpwallet._recon_load(tpwallet.recon_sources, text, text, tpwallet._recon_row[], jsonb)
+	TO tpwallet_owner;
+
+-- pg_dump backs up reconciliation data like the ledger's.
+DO $recon_dump$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['recon_sources', 'recon_imports', 'recon_items',
+	                         'recon_sources_id_seq', 'recon_imports_import_id_seq', 'recon_items_item_id_seq']
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
+	END LOOP;
+END
+$recon_dump$;
