@@ -9,32 +9,33 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'tpwallet_guard_append_only'
 LANGUAGE C;
 
-DO $guards$
-DECLARE
-	t text;
+-- Put the two guards on a table, ENABLE ALWAYS: tpwallet_guard_change before
+-- `changes` ('UPDATE OR DELETE' for append-only tables, 'DELETE' for tables
+-- whose rows change but are never removed) and tpwallet_guard_truncate.
+-- Used by every part of the install script; the count in _guards_intact
+-- and _protect_guards below must grow by 2 for each table.
+CREATE FUNCTION tpwallet._guard(tbl text, changes text DEFAULT 'UPDATE OR DELETE')
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
+AS $$
 BEGIN
-	FOREACH t IN ARRAY ARRAY['journal', 'postings', 'seals', 'block_members', 'holds',
-	                         'hold_resolutions', 'idempotency', 'audit_log']
-	LOOP
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE UPDATE OR DELETE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', t);
-	END LOOP;
-	-- Accounts and assets change (totals, status) but are never removed.
-	FOREACH t IN ARRAY ARRAY['accounts', 'assets']
-	LOOP
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE DELETE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', t);
-	END LOOP;
+	IF changes NOT IN ('UPDATE OR DELETE', 'DELETE') THEN
+		RAISE EXCEPTION 'unknown guard %', changes;
+	END IF;
+	EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE %s ON tpwallet.%I'
+	               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', changes, tbl);
+	EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
+	               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', tbl);
+	EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', tbl);
+	EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', tbl);
 END
-$guards$;
+$$;
+
+SELECT tpwallet._guard(t)
+  FROM unnest(ARRAY['journal', 'postings', 'seals', 'block_members', 'holds',
+                    'hold_resolutions', 'idempotency', 'audit_log']) t;
+-- Accounts and assets change (totals, status) but are never removed.
+SELECT tpwallet._guard(t, 'DELETE') FROM unnest(ARRAY['accounts', 'assets']) t;
 
 -- An account's identity never changes: the engine caches it and entry
 -- hashes refer to it by id.  Only UPDATEs naming these columns fire this.

@@ -162,22 +162,7 @@ COMMENT ON FUNCTION tpwallet.sign_digests IS
 
 -- Append-only: the signature log never changes; keys and their sealed
 -- secrets are never removed (signing_keys changes only its status).
-DO $guards$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['signature_log', 'key_secrets', 'signing_keys']
-	LOOP
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE %s ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()',
-		               CASE t WHEN 'signing_keys' THEN 'DELETE' ELSE 'UPDATE OR DELETE' END, t);
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', t);
-	END LOOP;
-END
-$guards$;
+SELECT tpwallet._guard('signature_log'), tpwallet._guard('key_secrets'), tpwallet._guard('signing_keys', 'DELETE');
 
 -- ---------------------------------------------------------------- Ethereum transactions
 

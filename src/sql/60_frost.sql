@@ -142,22 +142,7 @@ $$;
 COMMENT ON FUNCTION tpwallet.frost_sign_with IS
 	'Coordinator for shares held in this database: one FROST signature (R || z) from the named participants.';
 
-DO $guards$
-BEGIN
-	CREATE TRIGGER tpwallet_guard_change BEFORE UPDATE OR DELETE ON tpwallet.frost_nonce_uses
-		FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only();
-	CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.frost_nonce_uses
-		FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only();
-	CREATE TRIGGER tpwallet_guard_change BEFORE UPDATE OR DELETE ON tpwallet.frost_shares
-		FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only();
-	CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.frost_shares
-		FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only();
-	ALTER TABLE tpwallet.frost_nonce_uses ENABLE ALWAYS TRIGGER tpwallet_guard_change;
-	ALTER TABLE tpwallet.frost_nonce_uses ENABLE ALWAYS TRIGGER tpwallet_guard_truncate;
-	ALTER TABLE tpwallet.frost_shares ENABLE ALWAYS TRIGGER tpwallet_guard_change;
-	ALTER TABLE tpwallet.frost_shares ENABLE ALWAYS TRIGGER tpwallet_guard_truncate;
-END
-$guards$;
+SELECT tpwallet._guard('frost_nonce_uses'), tpwallet._guard('frost_shares');
 
 -- ---------------------------------------------------------------- BIP-340
 CREATE FUNCTION tpwallet.schnorr_sign(label text, message bytea, aux_rand bytea DEFAULT NULL)

@@ -684,21 +684,7 @@ SELECT owner, reporting_currency, sum(value) AS total_value, count(*) AS account
  GROUP BY owner, reporting_currency;
 
 -- append-only: ticks, aggregates and errors
-DO $guards$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['price_ticks', 'price_aggregates', 'price_source_errors']
-	LOOP
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE UPDATE OR DELETE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', t);
-	END LOOP;
-END
-$guards$;
+SELECT tpwallet._guard(t) FROM unnest(ARRAY['price_ticks', 'price_aggregates', 'price_source_errors']) t;
 
 -- ---------------------------------------------------------------- the feed worker's side
 -- The worker (src/price/feed_worker.c) only moves bytes: it asks what to

@@ -80,27 +80,7 @@ CREATE INDEX recon_items_import ON tpwallet.recon_items (import_id);
 
 -- Items and imports are append-only; sources are never removed (items
 -- refer to them).
-DO $guards$
-DECLARE
-	t text;
-BEGIN
-	FOREACH t IN ARRAY ARRAY['recon_items', 'recon_imports']
-	LOOP
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_change BEFORE UPDATE OR DELETE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.%I'
-		               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', t);
-		EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', t);
-	END LOOP;
-	EXECUTE 'CREATE TRIGGER tpwallet_guard_change BEFORE DELETE ON tpwallet.recon_sources'
-	        ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()';
-	EXECUTE 'CREATE TRIGGER tpwallet_guard_truncate BEFORE TRUNCATE ON tpwallet.recon_sources'
-	        ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()';
-	EXECUTE 'ALTER TABLE tpwallet.recon_sources ENABLE ALWAYS TRIGGER tpwallet_guard_change';
-	EXECUTE 'ALTER TABLE tpwallet.recon_sources ENABLE ALWAYS TRIGGER tpwallet_guard_truncate';
-END
-$guards$;
+SELECT tpwallet._guard('recon_items'), tpwallet._guard('recon_imports'), tpwallet._guard('recon_sources', 'DELETE');
 
 -- ---------------------------------------------------------------- C parsers
 -- Pure functions (src/recon/).  The value parsers return NULL for a value
