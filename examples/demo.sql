@@ -129,3 +129,15 @@ SELECT d ->> 'type' AS type, d ->> 'to' AS to, d ->> 'value' AS value_wei, d ->>
   FROM tpwallet.eth_decode_transaction(:'raw'::bytea) AS d;
 \echo '== Every signature is in the audit log (never the key)'
 SELECT log_id, key_label, purpose, left(encode(digest, 'hex'), 16) || '...' AS digest, signed_by FROM tpwallet.signatures;
+
+\echo '== Valuation: three exchanges quote ETH in USD, one of them ten-fold wrong; two quote USDC'
+\o /dev/null
+SELECT tpwallet.add_price_source(s || ':ETH', 'manual', 'ETH', 'USD', NULL) FROM unnest('{cex-a,cex-b,cex-c}'::text[]) s;
+SELECT tpwallet.add_price_source(s || ':USDC', 'manual', 'USDC', 'USD', NULL) FROM unnest('{cex-a,cex-b}'::text[]) s;
+SELECT tpwallet.record_tick('cex-a:ETH', 3012.40, clock_timestamp()), tpwallet.record_tick('cex-b:ETH', 3011.95, clock_timestamp()),
+       tpwallet.record_tick('cex-c:ETH', 30119.50, clock_timestamp()),   -- an outlier: rejected
+       tpwallet.record_tick('cex-a:USDC', 0.9998, clock_timestamp()), tpwallet.record_tick('cex-b:USDC', 1.0001, clock_timestamp());
+\o
+SELECT base, quote, price, sources_used, status FROM tpwallet.latest_prices ORDER BY base;
+SELECT owner, reporting_currency, round(total_value, 2) AS total_value, accounts, worst_status
+  FROM tpwallet.portfolios ORDER BY owner;

@@ -2,7 +2,8 @@
 # Set up everything and run the main job on the throwaway local cluster:
 # create the extension, load a small realistic demo (assets, user wallets,
 # deposits, a withdrawal with a fee, a hold, a reversal), sign the
-# withdrawal as an Ethereum transaction with a key in SoftHSM2, seal the ledger,
+# withdrawal as an Ethereum transaction with a key in SoftHSM2, value every
+# wallet from three price sources (one of them wrong), seal the ledger,
 # verify it, print balances, and check one entry's inclusion proof with the
 # standalone verifier.  Run as root on Debian 12.
 set -euo pipefail
