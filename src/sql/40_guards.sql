@@ -64,7 +64,7 @@ CREATE FUNCTION tpwallet._guards_intact()
 RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
 AS $$
-	SELECT count(*) = 42 AND bool_and(t.tgenabled = 'A')
+	SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
 	  FROM pg_catalog.pg_trigger t
 	  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	 WHERE c.relnamespace = 'tpwallet'::regnamespace
@@ -83,7 +83,7 @@ BEGIN
 		RETURN;
 	END IF;
 	-- the same test as tpwallet._guards_intact(), inline: it runs as the caller
-	IF NOT (SELECT count(*) = 42 AND bool_and(t.tgenabled = 'A')
+	IF NOT (SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
 	          FROM pg_catalog.pg_trigger t
 	          JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	         WHERE c.relnamespace = 'tpwallet'::regnamespace

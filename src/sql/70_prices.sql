@@ -653,7 +653,7 @@ SELECT x.base, x.quote, x.price, x.confidence, x.sources_used,
 -- price lookup per asset, not per account: a million accounts in well under
 -- a second.
 CREATE VIEW tpwallet.valuations AS
-WITH rc AS (SELECT current_setting('tpwallet.reporting_currency') AS code),
+WITH rc AS (SELECT coalesce(current_setting('tpwallet.reporting_currency', true), 'USD') AS code),
      px AS (SELECT l.base AS asset, l.price, l.status, l.age FROM tpwallet.latest_prices l, rc WHERE l.quote = rc.code)
 SELECT a.code AS account, a.book, a.asset, a.metadata ->> 'owner' AS owner, trim_scale(b.balance) AS balance,
        rc.code AS reporting_currency,

@@ -178,3 +178,26 @@ BEGIN
 	END LOOP;
 END
 $recon_dump$;
+
+-- reconciliation runs: readers read runs, matches and exceptions; operators
+-- run reconcile().  Its internals run as the owner, inside that call.
+GRANT SELECT ON tpwallet.recon_runs, tpwallet.recon_matches, tpwallet.recon_match_items, tpwallet.recon_exceptions
+	TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.reconcile(text, text, timestamptz, timestamptz, jsonb) TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_candidates(bigint),
+	tpwallet._recon_record_matches(bigint, text, bigint[], bigint[], numeric[]),
+	tpwallet._recon_record_exceptions(bigint, bigint[], text[], bigint[]),
+	tpwallet._recon_rules(jsonb)
+	TO tpwallet_owner;
+
+DO $recon_match_dump$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['recon_runs', 'recon_matches', 'recon_match_items', 'recon_exceptions',
+	                         'recon_runs_run_id_seq', 'recon_matches_match_id_seq', 'recon_exceptions_exception_id_seq']
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
+	END LOOP;
+END
+$recon_match_dump$;
