@@ -31,5 +31,6 @@ extern int	tpwallet_seal_max_entries;
 
 /* worker.c */
 extern void tpwallet_register_workers(void);
+extern void tpw_register_worker(const char *function, const char *name);
 
 #endif							/* TPWALLET_H */

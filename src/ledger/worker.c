@@ -32,8 +32,13 @@
 
 PGDLLEXPORT void tpwallet_sealer_main(Datum arg);
 
+/*
+ * Register one of tpwallet's static background workers (from _PG_init while
+ * preloading): connected to a database, started after recovery, restarted
+ * by the postmaster 5 s after it exits or crashes.
+ */
 void
-tpwallet_register_workers(void)
+tpw_register_worker(const char *function, const char *name)
 {
 	BackgroundWorker worker;
 
@@ -42,10 +47,16 @@ tpwallet_register_workers(void)
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 5;
 	strlcpy(worker.bgw_library_name, "tpwallet", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "tpwallet_sealer_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "tpwallet sealer", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "tpwallet sealer", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, function, BGW_MAXLEN);
+	strlcpy(worker.bgw_name, name, BGW_MAXLEN);
+	strlcpy(worker.bgw_type, name, BGW_MAXLEN);
 	RegisterBackgroundWorker(&worker);
+}
+
+void
+tpwallet_register_workers(void)
+{
+	tpw_register_worker("tpwallet_sealer_main", "tpwallet sealer");
 }
 
 /* Run one SQL statement in its own transaction; log, do not die, on error. */

@@ -142,17 +142,7 @@ static int	recheck_ms = FEED_RECHECK_MS;
 void
 tpw_price_register_worker(void)
 {
-	BackgroundWorker worker;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
-	strlcpy(worker.bgw_library_name, "tpwallet", BGW_MAXLEN);
-	strlcpy(worker.bgw_function_name, "tpwallet_price_feed_main", BGW_MAXLEN);
-	strlcpy(worker.bgw_name, "tpwallet price feeds", BGW_MAXLEN);
-	strlcpy(worker.bgw_type, "tpwallet price feeds", BGW_MAXLEN);
-	RegisterBackgroundWorker(&worker);
+	tpw_register_worker("tpwallet_price_feed_main", "tpwallet price feeds");
 }
 
 /* ---------------------------------------------------------------- transactions */
