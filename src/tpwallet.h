@@ -33,4 +33,10 @@ extern int	tpwallet_seal_max_entries;
 extern void tpwallet_register_workers(void);
 extern void tpw_register_worker(const char *function, const char *name);
 
+/* One step of a worker, in its own transaction with SPI; false if it failed (logged). */
+typedef void (*tpw_step_fn) (void *arg);
+extern bool tpw_run_step(const char *worker, const char *what, tpw_step_fn step, void *arg);
+/* Hold the extension against DROP EXTENSION for the transaction; false if it is gone. */
+extern bool tpw_lock_extension(Oid ext);
+
 #endif							/* TPWALLET_H */

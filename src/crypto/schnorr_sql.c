@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "crypto/crypto_pg.h"
+#include "crypto/schnorr.h"
 #include "crypto/secp.h"
 #include "keys/keystore.h"
 
@@ -180,14 +181,9 @@ tpwallet_schnorr_verify(PG_FUNCTION_ARGS)
 	bytea	   *pub = PG_GETARG_BYTEA_PP(0);
 	bytea	   *msg = PG_GETARG_BYTEA_PP(1);
 	bytea	   *sig = PG_GETARG_BYTEA_PP(2);
-	const secp256k1_context *ctx = tpw_secp_context();
-	secp256k1_xonly_pubkey xonly;
-
 	tpw_check_length("an x-only public key", TPW_BYTEA_LEN(pub), BIP340_PUBKEY_LEN);
 	tpw_check_length("a BIP-340 signature", TPW_BYTEA_LEN(sig), BIP340_SIGNATURE_LEN);
-	/* an x coordinate that is not on the curve is a key nothing verifies under */
-	if (!secp256k1_xonly_pubkey_parse(ctx, &xonly, TPW_BYTEA_PTR(pub)))
-		PG_RETURN_BOOL(false);
-	PG_RETURN_BOOL(secp256k1_schnorrsig_verify(ctx, TPW_BYTEA_PTR(sig), TPW_BYTEA_PTR(msg),
-											   TPW_BYTEA_LEN(msg), &xonly) == 1);
+	/* an x coordinate that is not on the curve is a key nothing verifies under: false */
+	PG_RETURN_BOOL(schnorr_verify(tpw_secp_context(), TPW_BYTEA_PTR(pub), TPW_BYTEA_PTR(msg),
+								  TPW_BYTEA_LEN(msg), TPW_BYTEA_PTR(sig)) == SCHNORR_OK);
 }

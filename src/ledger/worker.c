@@ -59,11 +59,30 @@ tpwallet_register_workers(void)
 	tpw_register_worker("tpwallet_sealer_main", "tpwallet sealer");
 }
 
-/* Run one SQL statement in its own transaction; log, do not die, on error. */
-static void
-run_step(const char *what, const char *sql)
+/*
+ * Lock the extension against DROP EXTENSION for the rest of the
+ * transaction, and say whether it still exists.  DROP EXTENSION locks the
+ * extension before its members, so it then waits for the step to end
+ * instead of deadlocking with it (it would lock a table the step is about
+ * to use while the step waits for one it holds).
+ */
+bool
+tpw_lock_extension(Oid ext)
+{
+	LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
+	return get_extension_oid("tpwallet", true) == ext;
+}
+
+/*
+ * Run one step of a worker in its own transaction, with SPI connected; an
+ * error is logged (prefixed with the worker's name) and the transaction
+ * aborted, and the worker goes on.  Returns false when the step failed.
+ */
+bool
+tpw_run_step(const char *worker, const char *what, tpw_step_fn step, void *arg)
 {
 	MemoryContext cxt = CurrentMemoryContext;
+	volatile bool ok = true;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -71,27 +90,10 @@ run_step(const char *what, const char *sql)
 	pgstat_report_activity(STATE_RUNNING, what);
 	PG_TRY();
 	{
-		Oid			ext = get_extension_oid("tpwallet", true);
-		bool		present = OidIsValid(ext);
-
-		/*
-		 * Hold the extension object for the step, so that a concurrent DROP
-		 * EXTENSION waits for it instead of deadlocking with it; recheck
-		 * after the lock in case it was dropped meanwhile.
-		 */
-		if (present)
-		{
-			LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
-			present = get_extension_oid("tpwallet", true) == ext;
-		}
-		if (present)
-		{
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-			if (SPI_execute(sql, false, 0) < 0)
-				elog(ERROR, "%s failed", what);
-			SPI_finish();
-		}
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		step(arg);
+		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
 	}
@@ -104,11 +106,31 @@ run_step(const char *what, const char *sql)
 		FlushErrorState();
 		AbortCurrentTransaction();
 		ereport(LOG,
-				(errmsg("tpwallet sealer: %s failed: %s", what, edata->message)));
+				(errmsg("%s: %s failed: %s", worker, what, edata->message)));
 		FreeErrorData(edata);
+		ok = false;
 	}
 	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
 	pgstat_report_activity(STATE_IDLE, NULL);
+	return ok;
+}
+
+/* A sealer step: one SQL statement, while the extension exists. */
+static void
+sealer_statement(void *arg)
+{
+	const char *sql = (const char *) arg;
+	Oid			ext = get_extension_oid("tpwallet", true);
+
+	if (OidIsValid(ext) && tpw_lock_extension(ext) && SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "\"%s\" failed", sql);
+}
+
+static void
+run_step(const char *what, const char *sql)
+{
+	(void) tpw_run_step("tpwallet sealer", what, sealer_statement, (void *) sql);
 }
 
 void

@@ -33,7 +33,6 @@
 
 #include "access/transam.h"
 #include "access/xact.h"
-#include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -44,7 +43,6 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
-#include "storage/lmgr.h"
 #include "storage/pmsignal.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
@@ -109,7 +107,7 @@ typedef struct FeedList
 	int			n;
 } FeedList;
 
-typedef void (*FeedStep) (void *arg);
+typedef tpw_step_fn FeedStep;
 
 PGDLLEXPORT void tpwallet_price_feed_main(Datum arg);
 
@@ -147,43 +145,10 @@ tpw_price_register_worker(void)
 
 /* ---------------------------------------------------------------- transactions */
 
-/* Run one step in its own transaction; log, do not die, on error. */
 static bool
 run_step(const char *what, FeedStep step, void *arg)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	volatile bool ok = true;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, what);
-	PG_TRY();
-	{
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		step(arg);
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-		ereport(LOG,
-				(errmsg("tpwallet price feeds: %s failed: %s", what, edata->message)));
-		FreeErrorData(edata);
-		ok = false;
-	}
-	PG_END_TRY();
-	MemoryContextSwitchTo(cxt);
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return ok;
+	return tpw_run_step("tpwallet price feeds", what, step, arg);
 }
 
 /* A plan prepared once and kept for the process's life (plancache revalidates it). */
@@ -204,27 +169,13 @@ keep_plan(SPIPlanPtr *plan, const char *sql, int nargs, Oid *types)
 }
 
 /*
- * Lock the extension against DROP EXTENSION for the rest of the
- * transaction, and say whether it still exists.  DROP EXTENSION locks the
- * extension before its members, so it now waits for our step to end
- * instead of deadlocking with it (it would lock a table we are about to
- * use while we wait for one it holds).
- */
-static bool
-lock_extension(Oid ext)
-{
-	LockDatabaseObject(ExtensionRelationId, ext, 0, AccessShareLock);
-	return get_extension_oid("tpwallet", true) == ext;
-}
-
-/*
  * Is the extension the one the source list was loaded under?  If it was
  * dropped or re-created since, the step is skipped and the list reloaded.
  */
 static bool
 extension_is_current(void)
 {
-	if (!OidIsValid(extension_oid) || !lock_extension(extension_oid))
+	if (!OidIsValid(extension_oid) || !tpw_lock_extension(extension_oid))
 	{
 		extension_changed = true;
 		return false;
@@ -255,7 +206,7 @@ load_sources_step(void *arg)
 		awaited_xid = InvalidTransactionId;
 
 	extension_oid = get_extension_oid("tpwallet", true);
-	if (OidIsValid(extension_oid) && !lock_extension(extension_oid))
+	if (OidIsValid(extension_oid) && !tpw_lock_extension(extension_oid))
 		extension_oid = InvalidOid; /* dropped while we waited */
 	if (!OidIsValid(extension_oid))
 		return;
