@@ -32,7 +32,7 @@ CREATE INDEX recon_runs_sources ON tpwallet.recon_runs (left_source_id, right_so
 CREATE TABLE tpwallet.recon_matches (
 	match_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	run_id          bigint NOT NULL,
-	rule            text NOT NULL CHECK (rule IN ('exact_txid', 'exact_order_id', 'fuzzy', 'reversal')),
+	rule            text NOT NULL CHECK (rule IN ('exact_txid', 'exact_order_id', 'fuzzy', 'partial', 'reversal', 'manual')),
 	confidence      numeric NOT NULL CHECK (confidence >= 0 AND confidence <= 1),
 	anchor_item_id  bigint NOT NULL,              -- the match's first item (left; for a reversal the earlier)
 	UNIQUE (run_id, anchor_item_id)
@@ -144,6 +144,41 @@ BEGIN
 	 ORDER BY m.match_id, v.n;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	RETURN n / 2;
+END
+$$;
+
+-- Record one match of any shape (one to one, one to many, many to one,
+-- or a reversal pair given as left_items = {x}, right_items = {y} of one
+-- side): the items' sides come from their sources.  Returns the match id.
+-- The unique (run_id, item_id) refuses an item already matched in the run
+-- (23505).  Manual matches (the review workflow) come through here too.
+CREATE FUNCTION tpwallet._recon_record_match(run bigint, rule text, confidence numeric,
+                                             left_items bigint[], right_items bigint[])
+RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
+AS $$
+DECLARE
+	mid bigint;
+	items bigint[] := coalesce(left_items, '{}') || coalesce(right_items, '{}');
+BEGIN
+	IF cardinality(items) < 2 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a match needs at least two items';
+	END IF;
+	INSERT INTO tpwallet.recon_matches (run_id, rule, confidence, anchor_item_id)
+	VALUES (run, rule, confidence, items[1]) RETURNING match_id INTO mid;
+	INSERT INTO tpwallet.recon_match_items (run_id, match_id, rule, confidence, side, item_id, source, ext_id, entry_id)
+	SELECT run, mid, rule, confidence,
+	       CASE WHEN i.source_id = r.left_source_id THEN 'left' ELSE 'right' END,
+	       i.item_id, s.name, CASE WHEN s.kind = 'statement' THEN i.ext_id END, i.entry_id
+	  FROM unnest(items) WITH ORDINALITY AS u (item_id, n)
+	  JOIN tpwallet.recon_items i ON i.item_id = u.item_id
+	  JOIN tpwallet.recon_sources s ON s.id = i.source_id
+	  JOIN tpwallet.recon_runs r ON r.run_id = run AND i.source_id IN (r.left_source_id, r.right_source_id)
+	 ORDER BY u.n;
+	IF NOT FOUND OR (SELECT count(*) FROM tpwallet.recon_match_items m WHERE m.match_id = mid) <> cardinality(items) THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a match takes items of the run''s two sources only';
+	END IF;
+	RETURN mid;
 END
 $$;
 

@@ -186,6 +186,7 @@ GRANT SELECT ON tpwallet.recon_runs, tpwallet.recon_matches, tpwallet.recon_matc
 GRANT EXECUTE ON FUNCTION tpwallet.reconcile(text, text, timestamptz, timestamptz, jsonb) TO tpwallet_operator;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_candidates(bigint),
 	tpwallet._recon_record_matches(bigint, text, bigint[], bigint[], numeric[]),
+	tpwallet._recon_record_match(bigint, text, numeric, bigint[], bigint[]),
 	tpwallet._recon_record_exceptions(bigint, bigint[], text[], bigint[]),
 	tpwallet._recon_rules(jsonb)
 	TO tpwallet_owner;
