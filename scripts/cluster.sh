@@ -108,13 +108,25 @@ CONF
   echo "cluster: SoftHSM2 token 'tpwallet' in $HSM_DIR"
 }
 
+# Run a command with only stdin, stdout and stderr open: a server must not
+# keep the files of whoever started it (a lock held around a test run, a
+# pipe a caller waits on).
+without_inherited_fds() {
+  (
+    for fd in $(ls /proc/$BASHPID/fd); do
+      case $fd in 0|1|2|255) ;; *) eval "exec $fd>&-" ;; esac
+    done
+    "$@"
+  )
+}
+
 do_start() {
   do_init
   init_hsm
   if running; then return; fi
   local port; port=$(free_port)
   echo "$port" > "$PORTFILE"
-  as_pg env SOFTHSM2_CONF="$HSM_DIR/softhsm2.conf" \
+  without_inherited_fds as_pg env SOFTHSM2_CONF="$HSM_DIR/softhsm2.conf" \
     "$PGBIN/pg_ctl" -D "$DATA" -o "-p $port" -l "$DIR/server.log" -w -t 60 start >/dev/null
   as_pg "$PGBIN/psql" -h "$DIR" -p "$port" -U postgres -d postgres -qAtc \
     "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 ||

@@ -128,11 +128,11 @@ SELECT * FROM test.rm_matches(:run3);
 SELECT * FROM test.rm_exceptions(:run3);
 
 -- ===================================================== the database enforces one use per run
-SELECT test.err(format($$INSERT INTO tpwallet.recon_match_items SELECT * FROM tpwallet.recon_match_items WHERE run_id = %s LIMIT 1$$, :run1));
+SELECT test.err(format($$INSERT INTO tpwallet.recon_match_members SELECT * FROM tpwallet.recon_match_members WHERE run_id = %s LIMIT 1$$, :run1));
 SELECT test.err(format($$INSERT INTO tpwallet.recon_exceptions (run_id, item_id, side, source, class)
 	SELECT run_id, item_id, side, source, 'timing' FROM tpwallet.recon_exceptions WHERE run_id = %s LIMIT 1$$, :run1));
 SELECT test.err($$UPDATE tpwallet.recon_matches SET confidence = 0.5$$);
-SELECT test.err($$DELETE FROM tpwallet.recon_match_items$$);
+SELECT test.err($$DELETE FROM tpwallet.recon_match_members$$);
 SELECT test.err($$DELETE FROM tpwallet.recon_exceptions$$);
 SELECT test.err($$DELETE FROM tpwallet.recon_runs$$);
 SELECT test.err($$TRUNCATE tpwallet.recon_matches$$);
@@ -163,8 +163,57 @@ SELECT test.err($$SELECT tpwallet.reconcile('rm-bank', 'rm-ledger', '2024-06-01Z
 RESET ROLE;
 SET ROLE regress_rm_operator;
 SELECT tpwallet.reconcile('rm-bank', 'rm-ledger', '2024-06-01Z', '2024-06-02Z') > :run3 AS operator_runs;
-SELECT test.err($$SELECT tpwallet._recon_candidates(1)$$);
+SELECT test.err($$SELECT tpwallet._recon_match(1, 0, 0, 0, 0, 0, interval '1 day')$$);
 RESET ROLE;
 SELECT started_by = session_user AS recorded FROM tpwallet.recon_runs ORDER BY run_id DESC LIMIT 1;
 DROP OWNED BY regress_rm_reader, regress_rm_operator;
 DROP ROLE regress_rm_reader, regress_rm_operator;
+
+-- ===================================================== partial matches
+-- One bank line for three postings (a payout batch), two bank lines for one
+-- posting (a split transfer), a line that two different sets of postings
+-- make (not guessed), and the same with partial matching off.
+SELECT tpwallet.create_account('rp:bank:USD', 'ops', 'USD', 'debit') > 0 AS created;
+SELECT tpwallet.create_recon_source('rp-ledger', 'ledger', '{"accounts": ["rp:bank:USD"]}') > 0
+   AND tpwallet.create_recon_source('rp-bank', 'statement', '{"asset": "USD"}') > 0 AS sources;
+CREATE FUNCTION test.rp_post(amount numeric, ref text, at text) RETURNS boolean
+LANGUAGE sql AS $$
+	SELECT CASE WHEN amount > 0
+	            THEN tpwallet.transfer('rp:bank:USD', 'rm:world:USD', amount, reference => ref, occurred_at => at::timestamptz)
+	            ELSE tpwallet.transfer('rm:world:USD', 'rp:bank:USD', -amount, reference => ref, occurred_at => at::timestamptz)
+	       END > 0
+$$;
+SELECT test.rp_post(1000.00, 'deposit-4', '2024-07-01 08:00Z')  -- one deposit, two bank lines
+   AND test.rp_post(-120.50, 'payout-1', '2024-07-01 09:00Z')   -- three payouts, one bank line of -300.75
+   AND test.rp_post(-80.25, 'payout-2', '2024-07-01 09:01Z')
+   AND test.rp_post(-100.00, 'payout-3', '2024-07-01 09:02Z')
+   AND test.rp_post(60.00, 'p-5', '2024-07-01 15:00Z')          -- 60 + 40 or 70 + 30 make 100
+   AND test.rp_post(40.00, 'p-6', '2024-07-01 15:01Z')
+   AND test.rp_post(70.00, 'p-7', '2024-07-01 15:02Z')
+   AND test.rp_post(30.00, 'p-8', '2024-07-01 15:03Z')
+   AS posted;
+SELECT tpwallet.import_statement('rp-bank', E'ext_id,amount,occurred_at,memo\n'
+	'P1,-300.75,2024-07-01T09:30Z,batch\n'
+	'P2,600.00,2024-07-01T08:10Z,part one\n'
+	'P3,400.00,2024-07-01T08:20Z,part two\n'
+	'P4,100.00,2024-07-01T15:10Z,two ways\n') AS imported;
+SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z') AS rp1 \gset
+SELECT * FROM test.rm_matches(:rp1);
+SELECT * FROM test.rm_exceptions(:rp1);
+SELECT passes - 'left_items' - 'right_items' AS passes FROM tpwallet.recon_runs WHERE run_id = :rp1;
+-- the sums balance: the left side of each partial match equals its right side
+SELECT bool_and(l = r) AS partial_sums_balance
+  FROM (SELECT mi.match_id, sum(i.amount) FILTER (WHERE mi.side = 'left') AS l, sum(i.amount) FILTER (WHERE mi.side = 'right') AS r
+          FROM tpwallet.recon_match_items mi JOIN tpwallet.recon_items i USING (item_id)
+         WHERE mi.run_id = :rp1 AND mi.rule = 'partial' GROUP BY mi.match_id) s;
+-- off: the same window with max_partial_items 0 finds no partial match
+SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"max_partial_items": 0}') AS rp2 \gset
+SELECT count(*) AS partial_matches FROM tpwallet.recon_matches WHERE run_id = :rp2 AND rule = 'partial';
+-- at most 2 items: the three payouts are not matched
+SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"max_partial_items": 2}') AS rp3 \gset
+SELECT * FROM test.rm_matches(:rp3);
+-- bad rules
+SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"max_partial_items": 1}')$$);
+SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"max_partial_items": 2.5}')$$);
+SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"lookback": "-1 day"}')$$);
+SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"relative_tolerance": 2}')$$);

@@ -9,11 +9,19 @@ RETURNS trigger
 AS 'MODULE_PATHNAME', 'tpwallet_guard_append_only'
 LANGUAGE C;
 
+-- Which tables carry the guards: _guard() records each one here, and
+-- _guards_intact() / _protect_guards() check that every table listed has
+-- both guards, enabled ALWAYS.  No count to maintain by hand.  The list
+-- is guarded like the ledger (its own row is the first).
+CREATE TABLE tpwallet.guarded_tables (
+	tbl      text COLLATE "C" PRIMARY KEY,
+	changes  text NOT NULL CHECK (changes IN ('UPDATE OR DELETE', 'DELETE'))
+);
+
 -- Put the two guards on a table, ENABLE ALWAYS: tpwallet_guard_change before
 -- `changes` ('UPDATE OR DELETE' for append-only tables, 'DELETE' for tables
 -- whose rows change but are never removed) and tpwallet_guard_truncate.
--- Used by every part of the install script; the count in _guards_intact
--- and _protect_guards below must grow by 2 for each table.
+-- Used by every part of the install script.
 CREATE FUNCTION tpwallet._guard(tbl text, changes text DEFAULT 'UPDATE OR DELETE')
 RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
@@ -28,9 +36,11 @@ BEGIN
 	               ' FOR EACH STATEMENT EXECUTE FUNCTION tpwallet.guard_append_only()', tbl);
 	EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_change', tbl);
 	EXECUTE format('ALTER TABLE tpwallet.%I ENABLE ALWAYS TRIGGER tpwallet_guard_truncate', tbl);
+	INSERT INTO tpwallet.guarded_tables (tbl, changes) VALUES (_guard.tbl, _guard.changes);
 END
 $$;
 
+SELECT tpwallet._guard('guarded_tables');
 SELECT tpwallet._guard(t)
   FROM unnest(ARRAY['journal', 'postings', 'seals', 'block_members', 'holds',
                     'hold_resolutions', 'idempotency', 'audit_log']) t;
@@ -57,18 +67,17 @@ CREATE TRIGGER tpwallet_guard_identity BEFORE UPDATE OF id, code, book, asset, n
 	ON tpwallet.accounts FOR EACH ROW EXECUTE FUNCTION tpwallet._refuse_account_change();
 ALTER TABLE tpwallet.accounts ENABLE ALWAYS TRIGGER tpwallet_guard_identity;
 
--- Which guards must exist, enabled ALWAYS ('A'): 2 on each of the 10 ledger
--- tables above, of the 3 key-store tables (50_keys.sql) and of the 2 FROST
--- tables (60_frost.sql) and of the 3 price tables (70_prices.sql).
+-- Every table in guarded_tables has both guards, enabled ALWAYS ('A').
 CREATE FUNCTION tpwallet._guards_intact()
 RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
 AS $$
-	SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
-	  FROM pg_catalog.pg_trigger t
-	  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
-	 WHERE c.relnamespace = 'tpwallet'::regnamespace
-	   AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate')
+	SELECT NOT EXISTS (
+	         SELECT 1 FROM tpwallet.guarded_tables g, unnest(ARRAY['tpwallet_guard_change', 'tpwallet_guard_truncate']) n (name)
+	          WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+	                             WHERE t.tgrelid = ('tpwallet.' || quote_ident(g.tbl))::regclass
+	                               AND t.tgname = n.name AND t.tgenabled = 'A'))
+	   AND EXISTS (SELECT 1 FROM tpwallet.guarded_tables)
 $$;
 
 CREATE FUNCTION tpwallet._protect_guards()
@@ -82,8 +91,10 @@ BEGIN
 	IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'tpwallet') THEN
 		RETURN;
 	END IF;
-	-- the same test as tpwallet._guards_intact(), inline: it runs as the caller
-	IF NOT (SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
+	-- It runs as the caller, who cannot read guarded_tables: the number of
+	-- guards is written in below at the end of the install script
+	-- (90_privileges.sql), from guarded_tables.
+	IF NOT (SELECT count(*) = -1 /* guard triggers */ AND bool_and(t.tgenabled = 'A')
 	          FROM pg_catalog.pg_trigger t
 	          JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	         WHERE c.relnamespace = 'tpwallet'::regnamespace

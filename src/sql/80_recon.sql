@@ -62,6 +62,7 @@ CREATE TABLE tpwallet.recon_items (
 	batch_ref    text COLLATE "C",       -- camt.053 batch entries: the entry's reference
 	extra        jsonb NOT NULL DEFAULT '{}',  -- further references (camt.053), journal kind (ledger)
 	row_hash     bytea NOT NULL CHECK (octet_length(row_hash) = 32),
+	content_hash bytea CHECK (octet_length(content_hash) = 32),  -- statement items: SHA-256 of the content (duplicates)
 	imported_at  timestamptz NOT NULL DEFAULT now(),
 	CHECK ((entry_id IS NULL) = (leg IS NULL)),
 	-- one key check per item: the import, which belongs to the same source
@@ -77,6 +78,8 @@ CREATE INDEX recon_items_fuzzy ON tpwallet.recon_items (source_id, asset, amount
 CREATE INDEX recon_items_window ON tpwallet.recon_items (source_id, occurred_at);
 CREATE INDEX recon_items_entry ON tpwallet.recon_items (entry_id) WHERE entry_id IS NOT NULL;
 CREATE INDEX recon_items_import ON tpwallet.recon_items (import_id);
+-- duplicates: the same content twice in a source
+CREATE INDEX recon_items_content ON tpwallet.recon_items (source_id, content_hash) WHERE content_hash IS NOT NULL;
 
 -- Items and imports are append-only; sources are never removed (items
 -- refer to them).
@@ -141,7 +144,8 @@ CREATE TYPE tpwallet._recon_row AS (
 	identity     text,
 	err_code     text,
 	err_message  text,
-	row_hash     bytea           -- set by _recon_hashed
+	row_hash     bytea,          -- set by _recon_hashed
+	content_hash bytea           -- set by _recon_hashed
 );
 
 -- The source, locked against concurrent imports and syncs into it (so
@@ -567,7 +571,7 @@ BEGIN
 		           coalesce(c.asset, default_asset), p.occurred_at, p.value_date, c.counterparty, c.memo,
 		           c.account, false, c.batch_ref, '{}'::jsonb,
 		           CASE WHEN c.ext_id IS NOT NULL THEN 'ext_id:' || c.ext_id END,
-		           e.err[1], e.err[2], NULL)::tpwallet._recon_row AS r
+		           e.err[1], e.err[2], NULL, NULL)::tpwallet._recon_row AS r
 		  FROM tpwallet._csv_rows(data, delim) r
 		 CROSS JOIN LATERAL (SELECT
 		        tpwallet._recon_cell(r.fields, col[1]) AS ext_id, tpwallet._recon_cell(r.fields, col[2]) AS txid,
@@ -856,7 +860,7 @@ BEGIN
 				                          'proprietary_code', en.prtry, 'status', NULLIF(en.sts, ''), 'msg_id', en.btch_msg,
 				                          'pmt_inf_id', en.btch_pmtinf, 'batch_size', en.btch_n,
 				                          'details', CASE WHEN en.n_dtls > 0 THEN en.n_dtls END)),
-				                      CASE WHEN ref_key IS NOT NULL THEN ref_key || ':0' END, NULL, NULL, NULL)::tpwallet._recon_row;
+				                      CASE WHEN ref_key IS NOT NULL THEN ref_key || ':0' END, NULL, NULL, NULL, NULL)::tpwallet._recon_row;
 				CONTINUE;
 			END IF;
 
@@ -920,7 +924,7 @@ BEGIN
 					                          'debtor', dt.dbtr, 'ultimate_debtor', dt.udbtr,
 					                          'creditor', dt.cdtr, 'ultimate_creditor', dt.ucdtr)),
 					                      CASE WHEN ref_key IS NOT NULL THEN ref_key || ':' || dt.d END,
-					                      NULL, NULL, NULL)::tpwallet._recon_row;
+					                      NULL, NULL, NULL, NULL)::tpwallet._recon_row;
 				END;
 			END LOOP;
 			IF dtl_sum <> amount THEN
@@ -985,7 +989,8 @@ AS $$
 	           c.err_code, c.err_message,
 	           sha256(convert_to(coalesce(c.identity,
 	                  'row:' || c.content || '#' || row_number() OVER (PARTITION BY c.content COLLATE "C" ORDER BY c.ordinality)),
-	                  'UTF8')))::tpwallet._recon_row
+	                  'UTF8')),
+	           sha256(convert_to(c.content, 'UTF8')))::tpwallet._recon_row
 	  FROM (SELECT u.*,
 	               jsonb_build_array(trim_scale(u.amount)::text, u.asset,
 	                                 to_char(u.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'),
@@ -1083,9 +1088,9 @@ BEGIN
 	RETURNING import_id INTO imp;
 	INSERT INTO tpwallet.recon_items (source_id, import_id, line, ext_id, txid, order_id, amount, asset,
 	                                  occurred_at, value_date, counterparty, memo, account, is_reversal,
-	                                  batch_ref, extra, row_hash)
+	                                  batch_ref, extra, row_hash, content_hash)
 	SELECT src.id, imp, d.line, d.ext_id, d.txid, d.order_id, trim_scale(d.amount), d.asset, d.occurred_at, d.value_date,
-	       d.counterparty, d.memo, d.account, d.is_reversal, d.batch_ref, d.extra, d.row_hash
+	       d.counterparty, d.memo, d.account, d.is_reversal, d.batch_ref, d.extra, d.row_hash, d.content_hash
 	  FROM (SELECT DISTINCT ON (s.row_hash) s.*
 	          FROM unnest(staged) WITH ORDINALITY AS s
 	         WHERE NOT EXISTS (SELECT 1 FROM tpwallet.recon_items i WHERE i.source_id = src.id AND i.row_hash = s.row_hash)

@@ -181,11 +181,11 @@ $recon_dump$;
 
 -- reconciliation runs: readers read runs, matches and exceptions; operators
 -- run reconcile().  Its internals run as the owner, inside that call.
-GRANT SELECT ON tpwallet.recon_runs, tpwallet.recon_matches, tpwallet.recon_match_items, tpwallet.recon_exceptions
+GRANT SELECT ON tpwallet.recon_runs, tpwallet.recon_matches, tpwallet.recon_match_members, tpwallet.recon_match_items,
+	tpwallet.recon_match_revocations, tpwallet.recon_exceptions
 	TO tpwallet_reader;
 GRANT EXECUTE ON FUNCTION tpwallet.reconcile(text, text, timestamptz, timestamptz, jsonb) TO tpwallet_operator;
-GRANT EXECUTE ON FUNCTION tpwallet._recon_candidates(bigint),
-	tpwallet._recon_record_matches(bigint, text, bigint[], bigint[], numeric[]),
+GRANT EXECUTE ON FUNCTION tpwallet._recon_match(bigint, numeric, numeric, numeric, bigint, int, interval),
 	tpwallet._recon_record_match(bigint, text, numeric, bigint[], bigint[]),
 	tpwallet._recon_record_exceptions(bigint, bigint[], text[], bigint[]),
 	tpwallet._recon_rules(jsonb)
@@ -195,10 +195,25 @@ DO $recon_match_dump$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['recon_runs', 'recon_matches', 'recon_match_items', 'recon_exceptions',
+	FOREACH t IN ARRAY ARRAY['recon_runs', 'recon_matches', 'recon_match_members', 'recon_match_revocations', 'recon_exceptions',
 	                         'recon_runs_run_id_seq', 'recon_matches_match_id_seq', 'recon_exceptions_exception_id_seq']
 	LOOP
 		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
 	END LOOP;
 END
 $recon_match_dump$;
+
+-- The event trigger that protects the guards runs as whoever changes a
+-- table and cannot read guarded_tables: write the number of guard
+-- triggers the install script made into its body.
+DO $guard_count$
+DECLARE
+	n int := 2 * (SELECT count(*) FROM tpwallet.guarded_tables);
+	def text := pg_catalog.pg_get_functiondef('tpwallet._protect_guards()'::regprocedure);
+BEGIN
+	IF position('-1 /* guard triggers */' IN def) = 0 THEN
+		RAISE EXCEPTION 'tpwallet._protect_guards() has no guard count to set';
+	END IF;
+	EXECUTE replace(def, '-1 /* guard triggers */', n || ' /* guard triggers */');
+END
+$guard_count$;

@@ -1,0 +1,535 @@
+/*-------------------------------------------------------------------------
+ *
+ * match_sql.c
+ *	  tpwallet._recon_match(run, ...): load a run's candidates, match them
+ *	  in memory (match.c), write the matches and exceptions.
+ *
+ * Why in C: a run over a million items a side would be dozens of
+ * set-based SQL statements over the same candidates (one per pass, and
+ * the fuzzy pass in rounds), each re-reading the items and re-checking
+ * what earlier passes took.  Here they are read once, through one cursor,
+ * and every pass is a sort and binary searches over an array; the writes
+ * are two INSERT statements with array parameters.  Money stays exact:
+ * amounts become 128-bit integers at the run's largest scale, never
+ * floats (confidences, which are not money, are computed in doubles).
+ *
+ * Called by reconcile() (src/sql/85_recon_match.sql), which has checked
+ * the arguments, taken the run's lock and created the run row; this
+ * function runs as the owner inside that call.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "recon/match.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "miscadmin.h"
+
+PG_FUNCTION_INFO_V1(tpwallet_recon_match);
+
+/* |amount| below 10^36 at the run's scale: sums of a few parts stay in 128 bits */
+#define MAX_DIGITS	36
+
+static MemoryContext match_cxt;
+
+static void *
+match_alloc(size_t size)
+{
+	return MemoryContextAllocHuge(match_cxt, size ? size : 1);
+}
+
+static void
+match_free(void *ptr)
+{
+	pfree(ptr);
+}
+
+static const recon_allocator match_allocator = {match_alloc, match_free};
+
+/* ---------------------------------------------------------------- decimals */
+
+typedef struct scaled
+{
+	recon_amount mantissa;
+	int			scale;
+} scaled;
+
+/* A numeric as mantissa * 10^-scale, exactly; what names it in errors. */
+static scaled
+numeric_scaled(Numeric num, const char *what)
+{
+	char	   *s = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(num)));
+	char	   *p = s;
+	bool		neg = false,
+				frac = false;
+	int			digits = 0;
+	scaled		r = {0, 0};
+
+	if (*p == '-')
+	{
+		neg = true;
+		p++;
+	}
+	for (; *p; p++)
+	{
+		if (*p == '.')
+		{
+			frac = true;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s is not a finite number: %s", what, s)));
+		if (r.mantissa != 0 || *p != '0')
+			digits++;
+		if (digits > MAX_DIGITS)
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("%s has more than %d significant digits: %s", what, MAX_DIGITS, s),
+					 errhint("Reconciliation compares amounts exactly as 128-bit integers.")));
+		r.mantissa = r.mantissa * 10 + (*p - '0');
+		if (frac)
+			r.scale++;
+	}
+	if (neg)
+		r.mantissa = -r.mantissa;
+	pfree(s);
+	return r;
+}
+
+/* mantissa at scale s, rescaled to target >= s; false when too large */
+static bool
+rescale(scaled v, int target, recon_amount *out)
+{
+	recon_amount m = v.mantissa;
+	recon_amount limit = 1;
+
+	for (int i = 0; i < MAX_DIGITS; i++)
+		limit *= 10;
+	for (int i = v.scale; i < target; i++)
+	{
+		m *= 10;
+		if (m >= limit || m <= -limit)
+			return false;
+	}
+	*out = m;
+	return true;
+}
+
+/* ---------------------------------------------------------------- loading */
+
+/*
+ * The run's candidates: its window's items of both sources, and earlier
+ * items (back to window_from - lookback) that no earlier run of the same
+ * two sources settled: matched (and not unmatched since), or excepted and
+ * resolved.  Of several runs of one window only the last counts.
+ * twin_before finds, for carried-forward statement items only, an
+ * identical earlier item that may not be a candidate itself.
+ */
+static const char *const candidates_sql =
+"SELECT i.item_id, i.source_id = r.left_source_id, s.kind = 'statement', i.txid, i.order_id,"
+"       i.amount, i.asset, i.occurred_at, i.is_reversal,"
+"       CASE WHEN s.kind = 'statement' THEN i.ext_id END, i.content_hash,"
+"       CASE WHEN i.occurred_at < r.window_from AND s.kind = 'statement' THEN"
+"            least((SELECT min(j.item_id) FROM tpwallet.recon_items j"
+"                    WHERE j.source_id = i.source_id AND j.content_hash = i.content_hash AND j.item_id < i.item_id),"
+"                  (SELECT min(j.item_id) FROM tpwallet.recon_items j"
+"                    WHERE j.ext_id = i.ext_id AND j.source_id = i.source_id AND j.item_id < i.item_id)) END"
+"  FROM tpwallet.recon_runs r"
+"  JOIN tpwallet.recon_items i ON i.source_id IN (r.left_source_id, r.right_source_id)"
+"  JOIN tpwallet.recon_sources s ON s.id = i.source_id"
+" WHERE r.run_id = $1 AND i.occurred_at < r.window_to"
+"   AND (i.occurred_at >= r.window_from"
+"        OR (i.occurred_at >= r.window_from - $2::interval"
+"            AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_members pm JOIN tpwallet.recon_runs pr ON pr.run_id = pm.run_id"
+"                             WHERE pm.item_id = i.item_id AND pr.run_id < r.run_id AND pr.window_to <= r.window_from"
+"                               AND least(pr.left_source_id, pr.right_source_id) = least(r.left_source_id, r.right_source_id)"
+"                               AND greatest(pr.left_source_id, pr.right_source_id) = greatest(r.left_source_id, r.right_source_id)"
+"                               AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_revocations v WHERE v.match_id = pm.match_id)"
+"                               AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_runs p2"
+"                                                WHERE p2.run_id > pr.run_id AND p2.run_id < r.run_id"
+"                                                  AND p2.left_source_id = pr.left_source_id AND p2.right_source_id = pr.right_source_id"
+"                                                  AND p2.window_from = pr.window_from AND p2.window_to = pr.window_to))"
+"            AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions x"
+"                             WHERE x.item_id = i.item_id AND x.run_id < r.run_id AND x.status = 'resolved')))";
+
+typedef struct loaded
+{
+	recon_item *items;
+	scaled	   *amounts;		/* as read, before rescaling */
+	size_t		n;
+	size_t		cap;
+	int			scale;			/* the largest scale read */
+	recon_interner *keys;
+} loaded;
+
+/* intern a text column (0 when NULL) */
+static uint32_t
+intern_text(recon_interner *in, HeapTuple tup, TupleDesc desc, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
+	text	   *t;
+	uint32_t	id;
+
+	if (isnull)
+		return 0;
+	t = DatumGetTextPP(d);
+	id = recon_intern(in, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+	if ((Pointer) t != DatumGetPointer(d))
+		pfree(t);
+	return id;
+}
+
+static void
+load_tuple(loaded *ld, HeapTuple tup, TupleDesc desc)
+{
+	recon_item *it;
+	bool		isnull;
+	MemoryContext old;
+
+	if (ld->n == ld->cap)
+	{
+		size_t		cap = ld->cap ? ld->cap * 2 : 65536;
+		recon_item *items = match_alloc(cap * sizeof(recon_item));
+		scaled	   *amounts = match_alloc(cap * sizeof(scaled));
+
+		if (ld->n)
+		{
+			memcpy(items, ld->items, ld->n * sizeof(recon_item));
+			memcpy(amounts, ld->amounts, ld->n * sizeof(scaled));
+			pfree(ld->items);
+			pfree(ld->amounts);
+		}
+		ld->items = items;
+		ld->amounts = amounts;
+		ld->cap = cap;
+	}
+	it = &ld->items[ld->n];
+	memset(it, 0, sizeof(*it));
+	it->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	it->side = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)) ? 0 : 1;
+	it->statement = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	old = MemoryContextSwitchTo(match_cxt);
+	it->txid = intern_text(ld->keys, tup, desc, 4);
+	it->order_id = intern_text(ld->keys, tup, desc, 5);
+	MemoryContextSwitchTo(old);
+	ld->amounts[ld->n] = numeric_scaled(DatumGetNumeric(SPI_getbinval(tup, desc, 6, &isnull)), "an item's amount");
+	if (ld->amounts[ld->n].scale > ld->scale)
+		ld->scale = ld->amounts[ld->n].scale;
+	old = MemoryContextSwitchTo(match_cxt);
+	it->asset = intern_text(ld->keys, tup, desc, 7);
+	MemoryContextSwitchTo(old);
+	it->ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull));
+	it->reversal = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
+	old = MemoryContextSwitchTo(match_cxt);
+	it->ext_id = intern_text(ld->keys, tup, desc, 10);
+	{
+		Datum		h = SPI_getbinval(tup, desc, 11, &isnull);
+
+		if (!isnull)
+		{
+			bytea	   *b = DatumGetByteaPP(h);
+
+			/* a prefix keeps content keys apart from every text key */
+			char		buf[1 + 64];
+			size_t		len = VARSIZE_ANY_EXHDR(b) < 64 ? VARSIZE_ANY_EXHDR(b) : 64;
+
+			buf[0] = '\x01';
+			memcpy(buf + 1, VARDATA_ANY(b), len);
+			it->content = recon_intern(ld->keys, buf, len + 1);
+		}
+	}
+	MemoryContextSwitchTo(old);
+	{
+		Datum		t = SPI_getbinval(tup, desc, 12, &isnull);
+
+		it->twin_before = isnull ? 0 : DatumGetInt64(t);
+	}
+	ld->n++;
+}
+
+static void
+load_candidates(loaded *ld, int64 run, Datum lookback)
+{
+	Oid			types[2] = {INT8OID, INTERVALOID};
+	Datum		args[2] = {Int64GetDatum(run), lookback};
+	Portal		portal;
+
+	portal = SPI_cursor_open_with_args(NULL, candidates_sql, 2, types, args, NULL, true, 0);
+	for (;;)
+	{
+		SPI_cursor_fetch(portal, true, 20000);
+		if (SPI_processed == 0)
+			break;
+		for (uint64 k = 0; k < SPI_processed; k++)
+			load_tuple(ld, SPI_tuptable->vals[k], SPI_tuptable->tupdesc);
+		SPI_freetuptable(SPI_tuptable);
+		CHECK_FOR_INTERRUPTS();
+	}
+	SPI_cursor_close(portal);
+}
+
+/* ---------------------------------------------------------------- writing */
+
+static ArrayType *
+int8_array(const int64 *v, size_t n)
+{
+	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
+
+	for (size_t k = 0; k < n; k++)
+		d[k] = Int64GetDatum(v[k]);
+	return construct_array(d, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+}
+
+static ArrayType *
+int4_array(const int32 *v, size_t n)
+{
+	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
+
+	for (size_t k = 0; k < n; k++)
+		d[k] = Int32GetDatum(v[k]);
+	return construct_array(d, (int) n, INT4OID, 4, true, TYPALIGN_INT);
+}
+
+static ArrayType *
+bool_array(const bool *v, size_t n)
+{
+	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
+
+	for (size_t k = 0; k < n; k++)
+		d[k] = BoolGetDatum(v[k]);
+	return construct_array(d, (int) n, BOOLOID, 1, true, TYPALIGN_CHAR);
+}
+
+static ArrayType *
+text_array(const char *const *v, size_t n)
+{
+	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
+
+	for (size_t k = 0; k < n; k++)
+		d[k] = CStringGetTextDatum(v[k]);
+	return construct_array(d, (int) n, TEXTOID, -1, false, TYPALIGN_INT);
+}
+
+/*
+ * The matches and their members in one statement: the match rows get
+ * their ids from the identity, and members find them by match_no (the
+ * match's number in the run).
+ */
+static void
+write_matches(int64 run, const loaded *ld, const recon_result *res)
+{
+	size_t		nm = res->n_matches,
+				nb = res->n_members;
+	const char **rules = palloc((nm ? nm : 1) * sizeof(char *));
+	int32	   *conf = palloc((nm ? nm : 1) * sizeof(int32));
+	int32	   *count = palloc((nm ? nm : 1) * sizeof(int32));
+	int32	   *member_no = palloc((nb ? nb : 1) * sizeof(int32));
+	int64	   *member_item = palloc((nb ? nb : 1) * sizeof(int64));
+	bool	   *member_left = palloc((nb ? nb : 1) * sizeof(bool));
+	Oid			types[7] = {INT8OID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+	Datum		args[7];
+
+	if (nm == 0)
+		return;
+	for (size_t k = 0; k < nm; k++)
+	{
+		const recon_match *m = &res->matches[k];
+
+		rules[k] = recon_rule_name((recon_rule) m->rule);
+		conf[k] = m->confidence;
+		count[k] = (int32) m->count;
+		for (uint32 j = 0; j < m->count; j++)
+		{
+			const recon_item *it = &ld->items[res->members[m->first + j]];
+
+			member_no[m->first + j] = (int32) (k + 1);
+			member_item[m->first + j] = it->id;
+			member_left[m->first + j] = it->side == 0;
+		}
+	}
+	args[0] = Int64GetDatum(run);
+	args[1] = PointerGetDatum(text_array(rules, nm));
+	args[2] = PointerGetDatum(int4_array(conf, nm));
+	args[3] = PointerGetDatum(int4_array(count, nm));
+	args[4] = PointerGetDatum(int4_array(member_no, nb));
+	args[5] = PointerGetDatum(int8_array(member_item, nb));
+	args[6] = PointerGetDatum(bool_array(member_left, nb));
+	if (SPI_execute_with_args(
+			"WITH m AS (INSERT INTO tpwallet.recon_matches (run_id, match_no, rule, confidence, items)"
+			"           SELECT $1, u.n, u.rule, trim_scale(u.conf::numeric / 10000), u.k"
+			"             FROM unnest($2, $3, $4) WITH ORDINALITY AS u (rule, conf, k, n)"
+			"           RETURNING match_id, match_no)"
+			" INSERT INTO tpwallet.recon_match_members (run_id, item_id, match_id, is_left)"
+			" SELECT $1, v.item_id, m.match_id, v.is_left"
+			"   FROM unnest($5, $6, $7) AS v (match_no, item_id, is_left) JOIN m ON m.match_no = v.match_no",
+			7, types, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record the run's matches");
+	if (SPI_processed != nb)
+		elog(ERROR, "recorded " UINT64_FORMAT " match members instead of %zu", SPI_processed, nb);
+}
+
+static void
+write_exceptions(int64 run, const loaded *ld, const recon_result *res)
+{
+	size_t		ne = res->n_exceptions;
+	int64	   *item = palloc((ne ? ne : 1) * sizeof(int64));
+	int64	   *cp = palloc((ne ? ne : 1) * sizeof(int64));
+	const char **cls = palloc((ne ? ne : 1) * sizeof(char *));
+	Oid			types[4] = {INT8OID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
+	Datum		args[4];
+	char		nulls[4] = {' ', ' ', ' ', ' '};
+	Datum	   *cpd;
+	bool	   *cpn;
+	int			dims[1];
+	int			lbs[1] = {1};
+
+	if (ne == 0)
+		return;
+	cpd = palloc(ne * sizeof(Datum));
+	cpn = palloc(ne * sizeof(bool));
+	for (size_t k = 0; k < ne; k++)
+	{
+		item[k] = ld->items[res->exceptions[k].item].id;
+		cls[k] = recon_class_name((recon_class) res->exceptions[k].cls);
+		cp[k] = res->exceptions[k].counterpart;
+		cpd[k] = Int64GetDatum(cp[k]);
+		cpn[k] = cp[k] == 0;
+	}
+	dims[0] = (int) ne;
+	args[0] = Int64GetDatum(run);
+	args[1] = PointerGetDatum(int8_array(item, ne));
+	args[2] = PointerGetDatum(text_array(cls, ne));
+	args[3] = PointerGetDatum(construct_md_array(cpd, cpn, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	if (SPI_execute_with_args("SELECT tpwallet._recon_record_exceptions($1, $2, $3, $4)",
+							  4, types, args, nulls, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not record the run's exceptions");
+}
+
+/* ---------------------------------------------------------------- the function */
+
+static void
+push_count(JsonbParseState **ps, const char *key, size_t count)
+{
+	JsonbValue	k,
+				v;
+	char		buf[32];
+
+	k.type = jbvString;
+	k.val.string.val = pstrdup(key);
+	k.val.string.len = strlen(key);
+	pushJsonbValue(ps, WJB_KEY, &k);
+	snprintf(buf, sizeof(buf), "%zu", count);
+	v.type = jbvNumeric;
+	v.val.numeric = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(buf),
+														ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
+	pushJsonbValue(ps, WJB_VALUE, &v);
+}
+
+/* a tolerance as num / 10^exp */
+static void
+ratio_arg(Numeric n, const char *what, recon_amount *num, int *exp)
+{
+	scaled		s = numeric_scaled(n, what);
+
+	if (s.mantissa < 0 || s.scale > 30)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and 1 with at most 30 decimal places", what)));
+	*num = s.mantissa;
+	*exp = s.scale;
+}
+
+/*
+ * tpwallet._recon_match(run bigint, amount_tolerance numeric,
+ *     relative_tolerance numeric, fee_tolerance numeric, window_us bigint,
+ *     max_parts int, lookback interval) RETURNS jsonb
+ */
+Datum
+tpwallet_recon_match(PG_FUNCTION_ARGS)
+{
+	int64		run = PG_GETARG_INT64(0);
+	scaled		abs_tol = numeric_scaled(PG_GETARG_NUMERIC(1), "amount_tolerance");
+	recon_rules rules;
+	loaded		ld;
+	recon_result res;
+	int			rc;
+	JsonbParseState *ps = NULL;
+	JsonbValue *jv;
+	MemoryContext caller = CurrentMemoryContext;
+
+	memset(&rules, 0, sizeof(rules));
+	ratio_arg(PG_GETARG_NUMERIC(2), "relative_tolerance", &rules.rel_num, &rules.rel_exp);
+	ratio_arg(PG_GETARG_NUMERIC(3), "fee_tolerance", &rules.fee_num, &rules.fee_exp);
+	rules.window = PG_GETARG_INT64(4);
+	rules.max_parts = PG_GETARG_INT32(5);
+	rules.partial_budget = 200000;
+	if (abs_tol.mantissa < 0 || rules.window < 0 || rules.max_parts < 0 || rules.max_parts > 20)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid matching rules"),
+				 errhint("Tolerances and the window are >= 0; max_partial_items is 0 (off) or 2 to 20.")));
+
+	match_cxt = AllocSetContextCreate(CurrentMemoryContext, "tpwallet recon match", ALLOCSET_DEFAULT_SIZES);
+	memset(&ld, 0, sizeof(ld));
+	ld.keys = recon_interner_create(&match_allocator);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	load_candidates(&ld, run, PG_GETARG_DATUM(6));
+
+	/* one scale for the run: the largest among amounts and the tolerance */
+	ld.scale = Max(ld.scale, abs_tol.scale);
+	for (size_t k = 0; k < ld.n; k++)
+		if (!rescale(ld.amounts[k], ld.scale, &ld.items[k].amount))
+			ereport(ERROR,
+					(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+					 errmsg("item %lld: amount too large to reconcile at %d decimal places", (long long) ld.items[k].id, ld.scale),
+					 errhint("Amounts and their decimal places together may have at most %d digits.", MAX_DIGITS)));
+	if (!rescale(abs_tol, ld.scale, &rules.abs_tol))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("amount_tolerance is too large")));
+
+	rc = recon_match_run(ld.items, ld.n, &rules, &match_allocator, &res);
+	if (rc != RECON_OK)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("a tolerance applied to an amount exceeds 128 bits"),
+				 errhint("Use smaller tolerances, or fewer decimal places in the tolerances.")));
+
+	write_matches(run, &ld, &res);
+	write_exceptions(run, &ld, &res);
+	SPI_finish();
+
+	/* what the passes did */
+	MemoryContextSwitchTo(caller);
+	pushJsonbValue(&ps, WJB_BEGIN_OBJECT, NULL);
+	for (int r = RR_EXACT_TXID; r <= RR_REVERSAL; r++)
+		push_count(&ps, recon_rule_name((recon_rule) r), res.by_rule[r]);
+	{
+		size_t		n_left = 0;
+
+		for (size_t k = 0; k < ld.n; k++)
+			n_left += ld.items[k].side == 0;
+		push_count(&ps, "partial_gave_up", res.partial_gave_up);
+		push_count(&ps, "left_items", n_left);
+		push_count(&ps, "right_items", ld.n - n_left);
+	}
+	jv = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
+	MemoryContextDelete(match_cxt);
+	match_cxt = NULL;
+	PG_RETURN_JSONB_P(JsonbValueToJsonb(jv));
+}
