@@ -25,6 +25,7 @@ CREATE TABLE tpwallet.recon_runs (
 	matched_items    int,
 	exceptions       int,
 	passes           jsonb,                       -- what each pass did (matches per rule ...)
+	job_id           bigint,                      -- the reconcile_window() job it is a chunk of
 	CHECK (left_source_id <> right_source_id),
 	CHECK (window_from <= window_to)
 );

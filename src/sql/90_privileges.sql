@@ -191,11 +191,20 @@ GRANT EXECUTE ON FUNCTION tpwallet._recon_match(bigint, numeric, numeric, numeri
 	tpwallet._recon_rules(jsonb)
 	TO tpwallet_owner;
 
+-- long runs: operators run them, readers watch them
+GRANT SELECT ON tpwallet.recon_jobs, tpwallet.recon_progress TO tpwallet_reader;
+REVOKE ALL ON PROCEDURE tpwallet.reconcile_window(text, text, timestamptz, timestamptz, jsonb, interval) FROM PUBLIC;
+GRANT EXECUTE ON PROCEDURE tpwallet.reconcile_window(text, text, timestamptz, timestamptz, jsonb, interval) TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_job_take(text, text, timestamptz, timestamptz, jsonb, interval),
+	tpwallet._recon_job_step(bigint) TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_job_alive(int, timestamptz) TO tpwallet_reader, tpwallet_owner;
+
 DO $recon_match_dump$
 DECLARE
 	t text;
 BEGIN
 	FOREACH t IN ARRAY ARRAY['recon_runs', 'recon_matches', 'recon_match_members', 'recon_match_revocations', 'recon_exceptions',
+	                         'recon_jobs', 'recon_jobs_job_id_seq',
 	                         'recon_runs_run_id_seq', 'recon_matches_match_id_seq', 'recon_exceptions_exception_id_seq']
 	LOOP
 		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
