@@ -240,6 +240,23 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'tpwallet_recon_match'
 LANGUAGE C VOLATILE STRICT;
 
+-- Exceptions of earlier runs whose item this run matched are resolved:
+-- the item was carried forward and found its counterpart.
+CREATE FUNCTION tpwallet._recon_resolve_matched(run bigint)
+RETURNS int
+LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
+AS $$
+DECLARE
+	n int;
+BEGIN
+	UPDATE tpwallet.recon_exceptions x SET status = 'resolved'
+	  FROM tpwallet.recon_match_members m
+	 WHERE m.run_id = run AND x.item_id = m.item_id AND x.run_id < run AND x.status <> 'resolved';
+	GET DIAGNOSTICS n = ROW_COUNT;
+	RETURN n;
+END
+$$;
+
 -- ---------------------------------------------------------------- reconcile
 
 CREATE FUNCTION tpwallet.reconcile(left_source text, right_source text, "from" timestamptz, "to" timestamptz,
@@ -300,6 +317,7 @@ BEGIN
 	                               (extract(epoch FROM (r ->> 'time_window')::interval) * 1000000)::bigint,
 	                               (r ->> 'max_partial_items')::int, (r ->> 'lookback')::interval);
 
+	PERFORM tpwallet._recon_resolve_matched(run);
 	UPDATE tpwallet.recon_runs SET status = 'done', finished_at = clock_timestamp(),
 	       left_items = (stats ->> 'left_items')::int, right_items = (stats ->> 'right_items')::int,
 	       matches = (SELECT count(*) FROM tpwallet.recon_matches m WHERE m.run_id = run),

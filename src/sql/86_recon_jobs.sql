@@ -25,9 +25,9 @@ CREATE TABLE tpwallet.recon_jobs (
 	started_by       text NOT NULL DEFAULT session_user,
 	updated_at       timestamptz NOT NULL DEFAULT clock_timestamp(),
 	finished_at      timestamptz,
-	-- the backend working on it now: a job whose backend is gone was interrupted
+	-- the backend working on it: it holds a session advisory lock on the job
+	-- until the job is done; a job whose lock is gone was interrupted
 	pid              int,
-	backend_start    timestamptz,
 	resumed          int NOT NULL DEFAULT 0,      -- times it was taken up again after an interruption
 	CHECK (chunks_done BETWEEN 0 AND chunks_total),
 	CHECK (window_from < window_to)
@@ -35,13 +35,23 @@ CREATE TABLE tpwallet.recon_jobs (
 CREATE INDEX recon_jobs_sources ON tpwallet.recon_jobs (left_source_id, right_source_id, status);
 SELECT tpwallet._guard('recon_jobs', 'DELETE');
 
--- Whether the backend recorded on a job is alive and still the same one.
-CREATE FUNCTION tpwallet._recon_job_alive(job_pid int, job_backend_start timestamptz)
+-- The advisory lock a job's backend holds while it works on the job
+-- (session level: it outlives the chunks' commits and dies with the
+-- session).  pg_locks shows it to everyone; pg_stat_activity would hide
+-- other roles' sessions from the function owner.
+CREATE FUNCTION tpwallet._recon_job_lock_key()
+RETURNS int
+LANGUAGE sql IMMUTABLE
+AS $$ SELECT 1919247213 $$;   -- 'recm'
+
+CREATE FUNCTION tpwallet._recon_job_alive(job bigint, job_pid int)
 RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
 AS $$
-	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_stat_activity a
-	                WHERE a.pid = job_pid AND a.backend_start = job_backend_start)
+	SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+	                WHERE l.locktype = 'advisory' AND l.granted AND l.pid = job_pid
+	                  AND l.classid = tpwallet._recon_job_lock_key()::oid AND l.objid = (job % 2147483648)::oid
+	                  AND l.objsubid = 2)
 $$;
 
 CREATE VIEW tpwallet.recon_progress AS
@@ -50,7 +60,7 @@ SELECT j.job_id, l.name AS left_source, r.name AS right_source, j.window_from, j
        round(100.0 * j.chunks_done / j.chunks_total, 1) AS percent,
        j.items, j.runs,
        CASE WHEN j.status = 'done' THEN 'done'
-            WHEN tpwallet._recon_job_alive(j.pid, j.backend_start) THEN 'running'
+            WHEN tpwallet._recon_job_alive(j.job_id, j.pid) THEN 'running'
             ELSE 'interrupted' END AS status,
        CASE WHEN j.status = 'running' THEN j.next_from END AS current_chunk_from,
        j.started_at, j.updated_at, j.finished_at, j.resumed,
@@ -74,7 +84,6 @@ DECLARE
 	lsrc int;
 	rsrc int;
 	r jsonb := coalesce(rules, '{}');
-	me timestamptz := (SELECT a.backend_start FROM pg_catalog.pg_stat_activity a WHERE a.pid = pg_backend_pid());
 	n bigint;
 BEGIN
 	IF lo IS NULL OR hi IS NULL OR step IS NULL THEN
@@ -111,14 +120,18 @@ BEGIN
 	            AND x.status = 'running'
 	          ORDER BY x.job_id FOR UPDATE
 	LOOP
-		IF tpwallet._recon_job_alive(j.pid, j.backend_start) AND j.pid <> pg_backend_pid() THEN
+		IF tpwallet._recon_job_alive(j.job_id, j.pid) AND j.pid <> pg_backend_pid() THEN
 			RAISE EXCEPTION USING ERRCODE = '55P03',
 				MESSAGE = format('reconciliation job %s on the same sources is running (backend %s)', j.job_id, j.pid),
 				HINT = 'Watch it in tpwallet.recon_progress; call again when it has finished.';
 		END IF;
 		IF j.left_source_id = lsrc AND j.right_source_id = rsrc AND j.window_from = lo AND j.window_to = hi
 		   AND j.rules = r AND j.chunk = step THEN
-			UPDATE tpwallet.recon_jobs SET pid = pg_backend_pid(), backend_start = me, resumed = resumed + 1,
+			IF NOT tpwallet._recon_job_alive(j.job_id, pg_backend_pid()) THEN
+				PERFORM pg_advisory_lock(tpwallet._recon_job_lock_key(), (j.job_id % 2147483648)::int);
+			END IF;
+			UPDATE tpwallet.recon_jobs SET pid = pg_backend_pid(),
+			       resumed = resumed + CASE WHEN j.pid = pg_backend_pid() THEN 0 ELSE 1 END,
 			       updated_at = clock_timestamp()
 			 WHERE job_id = j.job_id;
 			INSERT INTO tpwallet.audit_log (action, object, detail)
@@ -128,10 +141,11 @@ BEGIN
 		END IF;
 	END LOOP;
 	INSERT INTO tpwallet.recon_jobs (left_source_id, right_source_id, window_from, window_to, rules, chunk,
-	                                 chunks_total, next_from, pid, backend_start)
+	                                 chunks_total, next_from, pid)
 	VALUES (lsrc, rsrc, lo, hi, r, step, greatest(ceil(extract(epoch FROM hi - lo) / extract(epoch FROM step))::int, 1),
-	        lo, pg_backend_pid(), me)
+	        lo, pg_backend_pid())
 	RETURNING job_id INTO n;
+	PERFORM pg_advisory_lock(tpwallet._recon_job_lock_key(), (n % 2147483648)::int);
 	RETURN n;
 END
 $$;
@@ -159,6 +173,7 @@ BEGIN
 	IF j.next_from >= j.window_to THEN
 		UPDATE tpwallet.recon_jobs SET status = 'done', finished_at = clock_timestamp(), updated_at = clock_timestamp()
 		 WHERE job_id = job;
+		PERFORM pg_advisory_unlock(tpwallet._recon_job_lock_key(), (job % 2147483648)::int);
 		INSERT INTO tpwallet.audit_log (action, object, detail)
 		VALUES ('reconcile_window', lname || ' ~ ' || rname,
 		        jsonb_build_object('job_id', job, 'from', j.window_from, 'to', j.window_to, 'chunk', j.chunk,

@@ -187,6 +187,7 @@ GRANT SELECT ON tpwallet.recon_runs, tpwallet.recon_matches, tpwallet.recon_matc
 GRANT EXECUTE ON FUNCTION tpwallet.reconcile(text, text, timestamptz, timestamptz, jsonb) TO tpwallet_operator;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_match(bigint, numeric, numeric, numeric, bigint, int, interval),
 	tpwallet._recon_record_match(bigint, text, numeric, bigint[], bigint[]),
+	tpwallet._recon_resolve_matched(bigint),
 	tpwallet._recon_record_exceptions(bigint, bigint[], text[], bigint[]),
 	tpwallet._recon_rules(jsonb)
 	TO tpwallet_owner;
@@ -197,7 +198,7 @@ REVOKE ALL ON PROCEDURE tpwallet.reconcile_window(text, text, timestamptz, times
 GRANT EXECUTE ON PROCEDURE tpwallet.reconcile_window(text, text, timestamptz, timestamptz, jsonb, interval) TO tpwallet_operator;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_job_take(text, text, timestamptz, timestamptz, jsonb, interval),
 	tpwallet._recon_job_step(bigint) TO tpwallet_operator;
-GRANT EXECUTE ON FUNCTION tpwallet._recon_job_alive(int, timestamptz) TO tpwallet_reader, tpwallet_owner;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_job_alive(bigint, int), tpwallet._recon_job_lock_key() TO tpwallet_reader, tpwallet_owner;
 
 DO $recon_match_dump$
 DECLARE
