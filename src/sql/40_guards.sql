@@ -59,16 +59,21 @@ ALTER TABLE tpwallet.accounts ENABLE ALWAYS TRIGGER tpwallet_guard_identity;
 
 -- Which guards must exist, enabled ALWAYS ('A'): 2 on each of the 10 ledger
 -- tables above, of the 3 key-store tables (50_keys.sql) and of the 2 FROST
--- tables (60_frost.sql) and of the 3 price tables (70_prices.sql).
+-- tables (60_frost.sql) and of the 3 price tables (70_prices.sql), of the
+-- 3 + 4 reconciliation tables (80_recon.sql, 85_recon_match.sql) and of the
+-- 3 review tables (87_recon_review.sql): 56; and the 2 review state
+-- machines (tpwallet_guard_workflow on recon_exceptions and recon_decisions,
+-- 87_recon_review.sql), counted here so that they cannot be dropped or
+-- disabled either: 58.
 CREATE FUNCTION tpwallet._guards_intact()
 RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
 AS $$
-	SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
+	SELECT count(*) = 58 AND bool_and(t.tgenabled = 'A')
 	  FROM pg_catalog.pg_trigger t
 	  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	 WHERE c.relnamespace = 'tpwallet'::regnamespace
-	   AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate')
+	   AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate', 'tpwallet_guard_workflow')
 $$;
 
 CREATE FUNCTION tpwallet._protect_guards()
@@ -83,11 +88,11 @@ BEGIN
 		RETURN;
 	END IF;
 	-- the same test as tpwallet._guards_intact(), inline: it runs as the caller
-	IF NOT (SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
+	IF NOT (SELECT count(*) = 58 AND bool_and(t.tgenabled = 'A')
 	          FROM pg_catalog.pg_trigger t
 	          JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	         WHERE c.relnamespace = 'tpwallet'::regnamespace
-	           AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate')) THEN
+	           AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate', 'tpwallet_guard_workflow')) THEN
 		RAISE EXCEPTION USING ERRCODE = 'TW009',
 			MESSAGE = 'the append-only guards of the tpwallet ledger cannot be disabled or dropped',
 			DETAIL = format('%s by %s was refused.', tg_tag, current_user),

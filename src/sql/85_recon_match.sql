@@ -62,8 +62,13 @@ CREATE UNIQUE INDEX recon_match_items_once ON tpwallet.recon_match_items (run_id
 CREATE INDEX recon_match_items_item ON tpwallet.recon_match_items (item_id);
 CREATE INDEX recon_match_items_match ON tpwallet.recon_match_items (match_id);
 
--- One row per item of a run that no match took.  status changes later
--- (work on exceptions); rows are never removed.
+-- One row per item of a run that no match took.  Rows are never removed;
+-- only the review workflow columns (status .. match_id) and score change,
+-- and only along the state machine that the trigger tpwallet_guard_workflow
+-- (87_recon_review.sql) enforces: open -> assigned -> pending_approval ->
+-- resolved, back to assigned when a decision is rejected, revoked or
+-- superseded, straight to resolved when a later run matches the item, and
+-- resolved -> open when the match that resolved it is unmatched.
 CREATE TABLE tpwallet.recon_exceptions (
 	exception_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	run_id              bigint NOT NULL,
@@ -74,10 +79,23 @@ CREATE TABLE tpwallet.recon_exceptions (
 	entry_id            bigint,
 	class               text NOT NULL CHECK (class IN ('missing_in_ledger', 'missing_in_statement', 'amount_mismatch',
 	                                                   'timing', 'fee_difference', 'duplicate', 'ambiguous', 'reversal')),
-	status              text NOT NULL DEFAULT 'open',
+	status              text NOT NULL DEFAULT 'open'
+	                    CHECK (status IN ('open', 'assigned', 'pending_approval', 'resolved')),
 	score               numeric,
 	counterpart_item_id bigint,  -- the likely other item, if any
-	UNIQUE (run_id, item_id)
+	assigned_to         text,    -- the login that works on it (and alone may propose a decision)
+	resolution          text CHECK (resolution IN ('matched', 'written_off', 'adjusted', 'accepted')),
+	resolved_at         timestamptz,
+	resolved_by         text,    -- the checker who approved the decision, or the login of the run that matched it
+	decision_id         bigint,  -- the decision pending on it, or the one that resolved it
+	match_id            bigint,  -- resolution 'matched': the match (manual, or of a later run)
+	UNIQUE (run_id, item_id),
+	CHECK ((status = 'resolved') = (resolution IS NOT NULL AND resolved_at IS NOT NULL AND resolved_by IS NOT NULL)),
+	CHECK (CASE status WHEN 'open' THEN assigned_to IS NULL AND decision_id IS NULL
+	                   WHEN 'assigned' THEN assigned_to IS NOT NULL AND decision_id IS NULL
+	                   WHEN 'pending_approval' THEN assigned_to IS NOT NULL AND decision_id IS NOT NULL
+	                   ELSE true END),
+	CHECK ((resolution IS NOT DISTINCT FROM 'matched') = (match_id IS NOT NULL))
 );
 CREATE INDEX recon_exceptions_item ON tpwallet.recon_exceptions (item_id);
 

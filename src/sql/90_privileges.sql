@@ -202,3 +202,38 @@ BEGIN
 	END LOOP;
 END
 $recon_match_dump$;
+
+-- reconciliation review: readers (and so approvers and auditors) read
+-- decisions, their trail and revocations, and export runs; operators
+-- assign exceptions, propose decisions and withdraw their own; approvers
+-- approve or reject (tpwallet_approver, which admin does not include:
+-- whoever runs the system does not approve by default).  Four eyes is
+-- the session user's, whatever the roles.
+GRANT SELECT ON tpwallet.recon_decisions, tpwallet.recon_decision_log, tpwallet.recon_match_revocations
+	TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_export(bigint) TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_assign(bigint, text),
+	tpwallet.recon_propose(text, bigint[], text, jsonb),
+	tpwallet.recon_revoke(bigint, text)
+	TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_approve(bigint, text), tpwallet.recon_reject(bigint, text)
+	TO tpwallet_approver;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_lock_exceptions(bigint[]), tpwallet._recon_lock_decision(bigint),
+	tpwallet._recon_refuse_closed(tpwallet.recon_decisions), tpwallet._recon_log(bigint, text, jsonb),
+	tpwallet._recon_param_amount(jsonb, text), tpwallet._recon_param_account(jsonb, text),
+	tpwallet._recon_decision_params(text, jsonb, text, numeric), tpwallet._recon_refuse_rematch(bigint, bigint[]),
+	tpwallet._recon_apply(tpwallet.recon_decisions), tpwallet._recon_auto_resolve(bigint[], bigint),
+	tpwallet._csv_field(text), tpwallet._csv_record(text[]), tpwallet._recon_utc(timestamptz)
+	TO tpwallet_owner;
+
+DO $recon_review_dump$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['recon_decisions', 'recon_decision_log', 'recon_match_revocations',
+	                         'recon_decisions_decision_id_seq', 'recon_decision_log_log_id_seq']
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
+	END LOOP;
+END
+$recon_review_dump$;
