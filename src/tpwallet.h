@@ -23,6 +23,9 @@
 #define ERRCODE_TW_HSM_LOGIN_FAILED		MAKE_SQLSTATE('T','W','0','1','1')
 #define ERRCODE_TW_FROST_INVALID_SHARE	MAKE_SQLSTATE('T','W','0','1','2')
 #define ERRCODE_TW_NONCE_REUSED			MAKE_SQLSTATE('T','W','0','1','3')
+/* raised by the reconciliation review (src/sql/87_recon_review.sql) */
+#define ERRCODE_TW_REVIEW_TRANSITION	MAKE_SQLSTATE('T','W','0','1','4')
+#define ERRCODE_TW_FOUR_EYES			MAKE_SQLSTATE('T','W','0','1','5')
 
 /* GUCs (tpwallet.c) */
 extern char *tpwallet_database;

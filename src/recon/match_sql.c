@@ -133,7 +133,7 @@ rescale(scaled v, int target, recon_amount *out)
  * The run's candidates: its window's items of both sources, and earlier
  * items (back to window_from - lookback) that no earlier run of the same
  * two sources settled: matched (and not unmatched since), or excepted and
- * resolved.  Of several runs of one window only the last counts.
+ * resolved by a decision (written off, adjusted, accepted).  Of several runs of one window only the last counts.
  * twin_before finds, for carried-forward statement items only, an
  * identical earlier item that may not be a candidate itself.
  */
@@ -162,7 +162,8 @@ static const char *const candidates_sql =
 "                                                  AND p2.left_source_id = pr.left_source_id AND p2.right_source_id = pr.right_source_id"
 "                                                  AND p2.window_from = pr.window_from AND p2.window_to = pr.window_to))"
 "            AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions x"
-"                             WHERE x.item_id = i.item_id AND x.run_id < r.run_id AND x.status = 'resolved')))";
+"                             WHERE x.item_id = i.item_id AND x.run_id < r.run_id AND x.status = 'resolved'"
+"                               AND x.resolution IN ('written_off', 'adjusted', 'accepted'))))";
 
 typedef struct loaded
 {

@@ -24,6 +24,7 @@ REVOKE ALL ON SCHEMA tpwallet FROM PUBLIC;
 GRANT USAGE ON SCHEMA tpwallet TO tpwallet_admin, tpwallet_operator, tpwallet_auditor,
 	tpwallet_reader, tpwallet_signer, tpwallet_approver;
 GRANT CREATE, USAGE ON SCHEMA tpwallet TO tpwallet_owner;
--- Role hierarchy: admin can do what an operator does; auditor and operator can read.
-GRANT tpwallet_reader TO tpwallet_auditor, tpwallet_operator;
+-- Role hierarchy: admin can do what an operator does; auditor, operator and
+-- approver can read (an approver sees what it approves).
+GRANT tpwallet_reader TO tpwallet_auditor, tpwallet_operator, tpwallet_approver;
 GRANT tpwallet_operator TO tpwallet_admin;

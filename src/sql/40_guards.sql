@@ -67,7 +67,11 @@ CREATE TRIGGER tpwallet_guard_identity BEFORE UPDATE OF id, code, book, asset, n
 	ON tpwallet.accounts FOR EACH ROW EXECUTE FUNCTION tpwallet._refuse_account_change();
 ALTER TABLE tpwallet.accounts ENABLE ALWAYS TRIGGER tpwallet_guard_identity;
 
--- Every table in guarded_tables has both guards, enabled ALWAYS ('A').
+-- Every table in guarded_tables has both guards, and every guard trigger
+-- (with the review workflow's state machines, tpwallet_guard_workflow,
+-- 87_recon_review.sql) is there and enabled ALWAYS ('A').  The number of
+-- guard triggers is written in at the end of the install script
+-- (90_privileges.sql), counted from what the script made.
 CREATE FUNCTION tpwallet._guards_intact()
 RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
@@ -78,6 +82,11 @@ AS $$
 	                             WHERE t.tgrelid = ('tpwallet.' || quote_ident(g.tbl))::regclass
 	                               AND t.tgname = n.name AND t.tgenabled = 'A'))
 	   AND EXISTS (SELECT 1 FROM tpwallet.guarded_tables)
+	   AND (SELECT count(*) = -1 /* guard triggers */ AND bool_and(t.tgenabled = 'A')
+	          FROM pg_catalog.pg_trigger t
+	          JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+	         WHERE c.relnamespace = 'tpwallet'::regnamespace
+	           AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate', 'tpwallet_guard_workflow'))
 $$;
 
 CREATE FUNCTION tpwallet._protect_guards()
@@ -92,13 +101,12 @@ BEGIN
 		RETURN;
 	END IF;
 	-- It runs as the caller, who cannot read guarded_tables: the number of
-	-- guards is written in below at the end of the install script
-	-- (90_privileges.sql), from guarded_tables.
+	-- guard triggers is written in at the end of the install script.
 	IF NOT (SELECT count(*) = -1 /* guard triggers */ AND bool_and(t.tgenabled = 'A')
 	          FROM pg_catalog.pg_trigger t
 	          JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	         WHERE c.relnamespace = 'tpwallet'::regnamespace
-	           AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate')) THEN
+	           AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate', 'tpwallet_guard_workflow')) THEN
 		RAISE EXCEPTION USING ERRCODE = 'TW009',
 			MESSAGE = 'the append-only guards of the tpwallet ledger cannot be disabled or dropped',
 			DETAIL = format('%s by %s was refused.', tg_tag, current_user),

@@ -63,15 +63,6 @@ CREATE INDEX recon_match_members_item ON tpwallet.recon_match_members (item_id);
 -- members are written in match_id order: a BRIN is enough to find a match's items
 CREATE INDEX recon_match_members_match ON tpwallet.recon_match_members USING brin (match_id);
 
--- A match undone by an approved "unmatch" decision: the match stays (it
--- happened), its items count as unmatched for later runs.
-CREATE TABLE tpwallet.recon_match_revocations (
-	match_id     bigint PRIMARY KEY,
-	decision_id  bigint,
-	revoked_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
-	revoked_by   text NOT NULL DEFAULT session_user
-);
-
 CREATE VIEW tpwallet.recon_match_items AS
 SELECT mm.run_id, mm.match_id, m.rule, m.confidence,
        CASE WHEN mm.is_left THEN 'left' ELSE 'right' END AS side,
@@ -85,8 +76,13 @@ SELECT mm.run_id, mm.match_id, m.rule, m.confidence,
 COMMENT ON VIEW tpwallet.recon_match_items IS
 	'One row per matched item: run, match, rule, confidence, side, item, source, ext_id (statement items), entry_id (ledger items).';
 
--- One row per item of a run that no match took.  status changes later
--- (work on exceptions); rows are never removed.
+-- One row per item of a run that no match took.  Rows are never removed;
+-- only the review workflow columns (status .. match_id) and score change,
+-- and only along the state machine that the trigger tpwallet_guard_workflow
+-- (87_recon_review.sql) enforces: open -> assigned -> pending_approval ->
+-- resolved, back to assigned when a decision is rejected, revoked or
+-- superseded, straight to resolved when a later run matches the item, and
+-- resolved -> open when the match that resolved it is unmatched.
 CREATE TABLE tpwallet.recon_exceptions (
 	exception_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
 	run_id              bigint NOT NULL,
@@ -97,14 +93,27 @@ CREATE TABLE tpwallet.recon_exceptions (
 	entry_id            bigint,
 	class               text NOT NULL CHECK (class IN ('missing_in_ledger', 'missing_in_statement', 'amount_mismatch',
 	                                                   'timing', 'fee_difference', 'duplicate', 'ambiguous', 'reversal')),
-	status              text NOT NULL DEFAULT 'open',
+	status              text NOT NULL DEFAULT 'open'
+	                    CHECK (status IN ('open', 'assigned', 'pending_approval', 'resolved')),
 	score               numeric,
 	counterpart_item_id bigint,  -- the likely other item, if any
-	UNIQUE (run_id, item_id)
+	assigned_to         text,    -- the login that works on it (and alone may propose a decision)
+	resolution          text CHECK (resolution IN ('matched', 'written_off', 'adjusted', 'accepted')),
+	resolved_at         timestamptz,
+	resolved_by         text,    -- the checker who approved the decision, or the login of the run that matched it
+	decision_id         bigint,  -- the decision pending on it, or the one that resolved it
+	match_id            bigint,  -- resolution 'matched': the match (manual, or of a later run)
+	UNIQUE (run_id, item_id),
+	CHECK ((status = 'resolved') = (resolution IS NOT NULL AND resolved_at IS NOT NULL AND resolved_by IS NOT NULL)),
+	CHECK (CASE status WHEN 'open' THEN assigned_to IS NULL AND decision_id IS NULL
+	                   WHEN 'assigned' THEN assigned_to IS NOT NULL AND decision_id IS NULL
+	                   WHEN 'pending_approval' THEN assigned_to IS NOT NULL AND decision_id IS NOT NULL
+	                   ELSE true END),
+	CHECK ((resolution IS NOT DISTINCT FROM 'matched') = (match_id IS NOT NULL))
 );
 CREATE INDEX recon_exceptions_item ON tpwallet.recon_exceptions (item_id);
 
-SELECT tpwallet._guard('recon_matches'), tpwallet._guard('recon_match_members'), tpwallet._guard('recon_match_revocations'),
+SELECT tpwallet._guard('recon_matches'), tpwallet._guard('recon_match_members'),
        tpwallet._guard('recon_runs', 'DELETE'), tpwallet._guard('recon_exceptions', 'DELETE');
 
 -- ---------------------------------------------------------------- internals
@@ -122,23 +131,23 @@ AS $$
 DECLARE
 	mid bigint;
 	n int;
-	items bigint[] := coalesce(left_items, '{}') || coalesce(right_items, '{}');
+	all_items bigint[] := coalesce(left_items, '{}') || coalesce(right_items, '{}');
 BEGIN
-	IF cardinality(items) < 2 THEN
+	IF cardinality(all_items) < 2 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a match needs at least two items';
 	END IF;
 	INSERT INTO tpwallet.recon_matches (run_id, match_no, rule, confidence, items)
-	SELECT run, coalesce(max(m.match_no), 0) + 1, rule, confidence, cardinality(items)
+	SELECT run, coalesce(max(m.match_no), 0) + 1, _recon_record_match.rule, _recon_record_match.confidence, cardinality(all_items)
 	  FROM tpwallet.recon_matches m WHERE m.run_id = run
 	RETURNING match_id INTO mid;
 	INSERT INTO tpwallet.recon_match_members (run_id, item_id, match_id, is_left)
 	SELECT run, i.item_id, mid, i.source_id = r.left_source_id
-	  FROM unnest(items) WITH ORDINALITY AS u (item_id, n)
+	  FROM unnest(all_items) WITH ORDINALITY AS u (item_id, n)
 	  JOIN tpwallet.recon_items i ON i.item_id = u.item_id
 	  JOIN tpwallet.recon_runs r ON r.run_id = run AND i.source_id IN (r.left_source_id, r.right_source_id)
 	 ORDER BY u.n;
 	GET DIAGNOSTICS n = ROW_COUNT;
-	IF n <> cardinality(items) THEN
+	IF n <> cardinality(all_items) THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a match takes items of the run''s two sources only';
 	END IF;
 	RETURN mid;
@@ -240,20 +249,23 @@ RETURNS jsonb
 AS 'MODULE_PATHNAME', 'tpwallet_recon_match'
 LANGUAGE C VOLATILE STRICT;
 
--- Exceptions of earlier runs whose item this run matched are resolved:
--- the item was carried forward and found its counterpart.
+-- Exceptions of runs of earlier windows whose item this run matched are
+-- resolved (resolution 'matched'): the item was carried forward and found
+-- its counterpart.  (A run of the same window replaces the earlier run
+-- instead.)  The review workflow's _recon_auto_resolve (87_recon_review.sql)
+-- does the transition and supersedes pending decisions on them.
 CREATE FUNCTION tpwallet._recon_resolve_matched(run bigint)
 RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
 AS $$
-DECLARE
-	n int;
 BEGIN
-	UPDATE tpwallet.recon_exceptions x SET status = 'resolved'
-	  FROM tpwallet.recon_match_members m
-	 WHERE m.run_id = run AND x.item_id = m.item_id AND x.run_id < run AND x.status <> 'resolved';
-	GET DIAGNOSTICS n = ROW_COUNT;
-	RETURN n;
+	RETURN tpwallet._recon_auto_resolve(
+	         ARRAY(SELECT x.exception_id FROM tpwallet.recon_match_members m
+	                 JOIN tpwallet.recon_exceptions x ON x.item_id = m.item_id AND x.run_id < run AND x.status <> 'resolved'
+	                 JOIN tpwallet.recon_runs xr ON xr.run_id = x.run_id
+	                 JOIN tpwallet.recon_runs r ON r.run_id = run AND xr.window_to <= r.window_from
+	                WHERE m.run_id = run ORDER BY 1),
+	         run);
 END
 $$;
 

@@ -182,7 +182,7 @@ $recon_dump$;
 -- reconciliation runs: readers read runs, matches and exceptions; operators
 -- run reconcile().  Its internals run as the owner, inside that call.
 GRANT SELECT ON tpwallet.recon_runs, tpwallet.recon_matches, tpwallet.recon_match_members, tpwallet.recon_match_items,
-	tpwallet.recon_match_revocations, tpwallet.recon_exceptions
+	tpwallet.recon_exceptions
 	TO tpwallet_reader;
 GRANT EXECUTE ON FUNCTION tpwallet.reconcile(text, text, timestamptz, timestamptz, jsonb) TO tpwallet_operator;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_match(bigint, numeric, numeric, numeric, bigint, int, interval),
@@ -204,7 +204,7 @@ DO $recon_match_dump$
 DECLARE
 	t text;
 BEGIN
-	FOREACH t IN ARRAY ARRAY['recon_runs', 'recon_matches', 'recon_match_members', 'recon_match_revocations', 'recon_exceptions',
+	FOREACH t IN ARRAY ARRAY['recon_runs', 'recon_matches', 'recon_match_members', 'recon_exceptions',
 	                         'recon_jobs', 'recon_jobs_job_id_seq',
 	                         'recon_runs_run_id_seq', 'recon_matches_match_id_seq', 'recon_exceptions_exception_id_seq']
 	LOOP
@@ -213,17 +213,62 @@ BEGIN
 END
 $recon_match_dump$;
 
--- The event trigger that protects the guards runs as whoever changes a
--- table and cannot read guarded_tables: write the number of guard
--- triggers the install script made into its body.
+-- reconciliation review: readers (and so approvers and auditors) read
+-- decisions, their trail and revocations, and export runs; operators
+-- assign exceptions, propose decisions and withdraw their own; approvers
+-- approve or reject (tpwallet_approver, which admin does not include:
+-- whoever runs the system does not approve by default).  Four eyes is
+-- the session user's, whatever the roles.
+GRANT SELECT ON tpwallet.recon_decisions, tpwallet.recon_decision_log, tpwallet.recon_match_revocations
+	TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_export(bigint) TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_assign(bigint, text),
+	tpwallet.recon_propose(text, bigint[], text, jsonb),
+	tpwallet.recon_revoke(bigint, text)
+	TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_approve(bigint, text), tpwallet.recon_reject(bigint, text)
+	TO tpwallet_approver;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_lock_exceptions(bigint[]), tpwallet._recon_lock_decision(bigint),
+	tpwallet._recon_refuse_closed(tpwallet.recon_decisions), tpwallet._recon_log(bigint, text, jsonb),
+	tpwallet._recon_param_amount(jsonb, text), tpwallet._recon_param_account(jsonb, text),
+	tpwallet._recon_decision_params(text, jsonb, text, numeric), tpwallet._recon_refuse_rematch(bigint, bigint[]),
+	tpwallet._recon_apply(tpwallet.recon_decisions), tpwallet._recon_auto_resolve(bigint[], bigint),
+	tpwallet._csv_field(text), tpwallet._csv_record(text[]), tpwallet._recon_utc(timestamptz)
+	TO tpwallet_owner;
+
+DO $recon_review_dump$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['recon_decisions', 'recon_decision_log', 'recon_match_revocations',
+	                         'recon_decisions_decision_id_seq', 'recon_decision_log_log_id_seq']
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
+	END LOOP;
+END
+$recon_review_dump$;
+
+-- The guard checks (_guards_intact, and the event trigger that protects
+-- the guards, which runs as whoever changes a table and cannot read
+-- guarded_tables) compare with the number of guard triggers this script
+-- made: write it into their bodies.
 DO $guard_count$
 DECLARE
-	n int := 2 * (SELECT count(*) FROM tpwallet.guarded_tables);
-	def text := pg_catalog.pg_get_functiondef('tpwallet._protect_guards()'::regprocedure);
+	n int := (SELECT count(*) FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
+	           WHERE c.relnamespace = 'tpwallet'::regnamespace
+	             AND t.tgname IN ('tpwallet_guard_change', 'tpwallet_guard_truncate', 'tpwallet_guard_workflow'));
+	f regprocedure;
+	def text;
 BEGIN
-	IF position('-1 /* guard triggers */' IN def) = 0 THEN
-		RAISE EXCEPTION 'tpwallet._protect_guards() has no guard count to set';
+	IF n < 2 * (SELECT count(*) FROM tpwallet.guarded_tables) THEN
+		RAISE EXCEPTION 'a guarded table lacks its guards';
 	END IF;
-	EXECUTE replace(def, '-1 /* guard triggers */', n || ' /* guard triggers */');
+	FOREACH f IN ARRAY ARRAY['tpwallet._guards_intact()'::regprocedure, 'tpwallet._protect_guards()'::regprocedure] LOOP
+		def := pg_catalog.pg_get_functiondef(f);
+		IF position('-1 /* guard triggers */' IN def) = 0 THEN
+			RAISE EXCEPTION '% has no guard count to set', f;
+		END IF;
+		EXECUTE replace(def, '-1 /* guard triggers */', n || ' /* guard triggers */');
+	END LOOP;
 END
 $guard_count$;
