@@ -78,8 +78,7 @@ SELECT diag(format('%s %s: %s (%s of %s)', metric, scope, value, hits, total)) F
  WHERE scope IN ('all', 'exact+fuzzy') OR metric = 'class_accuracy' ORDER BY metric, scope;
 
 -- split and merged: one statement line for several postings, or the
--- reverse; found by the partial pass, which is not merged yet
-SELECT todo('partial matching pass not merged yet', 3);
+-- reverse; found by the partial pass
 SELECT ok(coalesce((SELECT value FROM score WHERE metric = 'recall' AND scope = 'split'), 0) >= 0.99,
           'recall of split cases (one line, 2 to 4 postings) >= 0.99');
 SELECT ok(coalesce((SELECT value FROM score WHERE metric = 'recall' AND scope = 'merged'), 0) >= 0.99,
