@@ -388,7 +388,7 @@ bench_recon() {
     gen_ms=$(timed_ms "SELECT count(*) FROM recon_gen.generate($RECON_N, 0.42,
                '{\"exact\": 0.90, \"fuzzy\": 0.07, \"split\": 0.005, \"merged\": 0.005, \"noise\": 0.02}', 'bench')")
     q -c "VACUUM ANALYZE tpwallet.recon_items" -c "VACUUM ANALYZE tpwallet.postings" >/dev/null
-    read -r RECON_L RECON_R RECON_FROM RECON_TO RECON_LID RECON_RID <<<"$(q -F ' ' -c "
+    IFS='|' read -r RECON_L RECON_R RECON_FROM RECON_TO RECON_LID RECON_RID <<<"$(q -c "
       SELECT s.ledger_source, s.statement_source, quote_literal(s.window_from), quote_literal(s.window_to),
              (SELECT id FROM tpwallet.recon_sources WHERE name = s.ledger_source),
              (SELECT id FROM tpwallet.recon_sources WHERE name = s.statement_source)

@@ -138,32 +138,74 @@ rescale(scaled v, int target, recon_amount *out)
  * identical earlier item that may not be a candidate itself.
  */
 static const char *const candidates_sql =
-"SELECT i.item_id, i.source_id = r.left_source_id, s.kind = 'statement', i.txid, i.order_id,"
-"       i.amount, i.asset, i.occurred_at, i.is_reversal,"
-"       CASE WHEN s.kind = 'statement' THEN i.ext_id END, i.content_hash,"
-"       CASE WHEN i.occurred_at < r.window_from AND s.kind = 'statement' THEN"
+"SELECT i.item_id, i.source_id, i.txid, i.order_id, i.amount, i.asset, i.occurred_at, i.is_reversal,"
+"       i.ext_id, i.content_hash, NULL::bigint"
+"  FROM tpwallet.recon_items i"
+" WHERE i.source_id IN ($2, $3) AND i.occurred_at >= $4 AND i.occurred_at < $5"
+" UNION ALL "
+"SELECT i.item_id, i.source_id, i.txid, i.order_id, i.amount, i.asset, i.occurred_at, i.is_reversal,"
+"       i.ext_id, i.content_hash,"
+"       CASE WHEN i.content_hash IS NOT NULL OR i.ext_id IS NOT NULL THEN"
 "            least((SELECT min(j.item_id) FROM tpwallet.recon_items j"
 "                    WHERE j.source_id = i.source_id AND j.content_hash = i.content_hash AND j.item_id < i.item_id),"
 "                  (SELECT min(j.item_id) FROM tpwallet.recon_items j"
 "                    WHERE j.ext_id = i.ext_id AND j.source_id = i.source_id AND j.item_id < i.item_id)) END"
-"  FROM tpwallet.recon_runs r"
-"  JOIN tpwallet.recon_items i ON i.source_id IN (r.left_source_id, r.right_source_id)"
-"  JOIN tpwallet.recon_sources s ON s.id = i.source_id"
-" WHERE r.run_id = $1 AND i.occurred_at < r.window_to"
-"   AND (i.occurred_at >= r.window_from"
-"        OR (i.occurred_at >= r.window_from - $2::interval"
-"            AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_members pm JOIN tpwallet.recon_runs pr ON pr.run_id = pm.run_id"
-"                             WHERE pm.item_id = i.item_id AND pr.run_id < r.run_id AND pr.window_to <= r.window_from"
-"                               AND least(pr.left_source_id, pr.right_source_id) = least(r.left_source_id, r.right_source_id)"
-"                               AND greatest(pr.left_source_id, pr.right_source_id) = greatest(r.left_source_id, r.right_source_id)"
-"                               AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_revocations v WHERE v.match_id = pm.match_id)"
-"                               AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_runs p2"
-"                                                WHERE p2.run_id > pr.run_id AND p2.run_id < r.run_id"
-"                                                  AND p2.left_source_id = pr.left_source_id AND p2.right_source_id = pr.right_source_id"
-"                                                  AND p2.window_from = pr.window_from AND p2.window_to = pr.window_to))"
-"            AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions x"
-"                             WHERE x.item_id = i.item_id AND x.run_id < r.run_id AND x.status = 'resolved'"
-"                               AND x.resolution IN ('written_off', 'adjusted', 'accepted'))))";
+"  FROM tpwallet.recon_items i"
+" WHERE i.source_id IN ($2, $3) AND i.occurred_at >= $4 - $6::interval AND i.occurred_at < $4"
+"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_members pm JOIN tpwallet.recon_runs pr ON pr.run_id = pm.run_id"
+"                    WHERE pm.item_id = i.item_id AND pr.run_id < $1 AND pr.window_to <= $4"
+"                      AND least(pr.left_source_id, pr.right_source_id) = least($2, $3)"
+"                      AND greatest(pr.left_source_id, pr.right_source_id) = greatest($2, $3)"
+"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_revocations v WHERE v.match_id = pm.match_id)"
+"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_runs p2"
+"                                       WHERE p2.run_id > pr.run_id AND p2.run_id < $1"
+"                                         AND p2.left_source_id = pr.left_source_id AND p2.right_source_id = pr.right_source_id"
+"                                         AND p2.window_from = pr.window_from AND p2.window_to = pr.window_to))"
+"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions x"
+"                    WHERE x.item_id = i.item_id AND x.run_id < $1 AND x.status = 'resolved'"
+"                      AND x.resolution IN ('written_off', 'adjusted', 'accepted'))";
+
+/* the run: its two sources (and whether each is a statement) and window */
+typedef struct run_info
+{
+	int32		left_id;
+	int32		right_id;
+	bool		left_statement;
+	bool		right_statement;
+	TimestampTz from;
+	TimestampTz to;
+} run_info;
+
+static run_info
+read_run(int64 run)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(run)};
+	run_info	ri;
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+
+	if (SPI_execute_with_args("SELECT r.left_source_id, r.right_source_id, l.kind = 'statement', g.kind = 'statement',"
+							  "       r.window_from, r.window_to"
+							  "  FROM tpwallet.recon_runs r"
+							  "  JOIN tpwallet.recon_sources l ON l.id = r.left_source_id"
+							  "  JOIN tpwallet.recon_sources g ON g.id = r.right_source_id"
+							  " WHERE r.run_id = $1", 1, types, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("reconciliation run %lld does not exist", (long long) run)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	ri.left_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	ri.right_id = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+	ri.left_statement = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	ri.right_statement = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	ri.from = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
+	ri.to = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+	return ri;
+}
 
 typedef struct loaded
 {
@@ -194,11 +236,11 @@ intern_text(recon_interner *in, HeapTuple tup, TupleDesc desc, int col)
 }
 
 static void
-load_tuple(loaded *ld, HeapTuple tup, TupleDesc desc)
+load_tuple(loaded *ld, const run_info *ri, HeapTuple tup, TupleDesc desc)
 {
 	recon_item *it;
 	bool		isnull;
-	MemoryContext old;
+	Datum		d;
 
 	if (ld->n == ld->cap)
 	{
@@ -220,28 +262,23 @@ load_tuple(loaded *ld, HeapTuple tup, TupleDesc desc)
 	it = &ld->items[ld->n];
 	memset(it, 0, sizeof(*it));
 	it->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	it->side = DatumGetBool(SPI_getbinval(tup, desc, 2, &isnull)) ? 0 : 1;
-	it->statement = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
-	old = MemoryContextSwitchTo(match_cxt);
-	it->txid = intern_text(ld->keys, tup, desc, 4);
-	it->order_id = intern_text(ld->keys, tup, desc, 5);
-	MemoryContextSwitchTo(old);
-	ld->amounts[ld->n] = numeric_scaled(DatumGetNumeric(SPI_getbinval(tup, desc, 6, &isnull)), "an item's amount");
+	it->side = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)) == ri->left_id ? 0 : 1;
+	it->statement = it->side == 0 ? ri->left_statement : ri->right_statement;
+	it->txid = intern_text(ld->keys, tup, desc, 3);
+	it->order_id = intern_text(ld->keys, tup, desc, 4);
+	ld->amounts[ld->n] = numeric_scaled(DatumGetNumeric(SPI_getbinval(tup, desc, 5, &isnull)), "an item's amount");
 	if (ld->amounts[ld->n].scale > ld->scale)
 		ld->scale = ld->amounts[ld->n].scale;
-	old = MemoryContextSwitchTo(match_cxt);
-	it->asset = intern_text(ld->keys, tup, desc, 7);
-	MemoryContextSwitchTo(old);
-	it->ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull));
-	it->reversal = DatumGetBool(SPI_getbinval(tup, desc, 9, &isnull));
-	old = MemoryContextSwitchTo(match_cxt);
-	it->ext_id = intern_text(ld->keys, tup, desc, 10);
+	it->asset = intern_text(ld->keys, tup, desc, 6);
+	it->ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
+	it->reversal = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	if (it->statement)
 	{
-		Datum		h = SPI_getbinval(tup, desc, 11, &isnull);
-
+		it->ext_id = intern_text(ld->keys, tup, desc, 9);
+		d = SPI_getbinval(tup, desc, 10, &isnull);
 		if (!isnull)
 		{
-			bytea	   *b = DatumGetByteaPP(h);
+			bytea	   *b = DatumGetByteaPP(d);
 
 			/* a prefix keeps content keys apart from every text key */
 			char		buf[1 + 64];
@@ -251,31 +288,28 @@ load_tuple(loaded *ld, HeapTuple tup, TupleDesc desc)
 			memcpy(buf + 1, VARDATA_ANY(b), len);
 			it->content = recon_intern(ld->keys, buf, len + 1);
 		}
-	}
-	MemoryContextSwitchTo(old);
-	{
-		Datum		t = SPI_getbinval(tup, desc, 12, &isnull);
-
-		it->twin_before = isnull ? 0 : DatumGetInt64(t);
+		d = SPI_getbinval(tup, desc, 11, &isnull);
+		it->twin_before = isnull ? 0 : DatumGetInt64(d);
 	}
 	ld->n++;
 }
 
 static void
-load_candidates(loaded *ld, int64 run, Datum lookback)
+load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 {
-	Oid			types[2] = {INT8OID, INTERVALOID};
-	Datum		args[2] = {Int64GetDatum(run), lookback};
+	Oid			types[6] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
+	Datum		args[6] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
+	TimestampTzGetDatum(ri->from), TimestampTzGetDatum(ri->to), lookback};
 	Portal		portal;
 
-	portal = SPI_cursor_open_with_args(NULL, candidates_sql, 2, types, args, NULL, true, 0);
+	portal = SPI_cursor_open_with_args(NULL, candidates_sql, 6, types, args, NULL, true, 0);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 20000);
 		if (SPI_processed == 0)
 			break;
 		for (uint64 k = 0; k < SPI_processed; k++)
-			load_tuple(ld, SPI_tuptable->vals[k], SPI_tuptable->tupdesc);
+			load_tuple(ld, ri, SPI_tuptable->vals[k], SPI_tuptable->tupdesc);
 		SPI_freetuptable(SPI_tuptable);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -325,10 +359,36 @@ text_array(const char *const *v, size_t n)
 }
 
 /*
- * The matches and their members in one statement: the match rows get
- * their ids from the identity, and members find them by match_no (the
- * match's number in the run).
+ * Match ids come as one block from the identity sequence: nextval, then
+ * setval past the block, under a transaction advisory lock that every
+ * writer of recon_matches takes (_recon_record_match too), so no other
+ * id falls inside the block.  Then the matches and their members are two
+ * plain INSERTs from arrays, with no join between them.
  */
+
+static int64
+reserve_match_ids(size_t n)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1];
+	bool		isnull;
+	int64		first;
+
+	if (SPI_execute("SELECT pg_catalog.pg_advisory_xact_lock(1919247214),"
+					" pg_catalog.nextval(pg_catalog.pg_get_serial_sequence('tpwallet.recon_matches', 'match_id'))",
+					false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not reserve match ids");
+	first = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+	if (n > 1)
+	{
+		args[0] = Int64GetDatum(first + (int64) n - 1);
+		if (SPI_execute_with_args("SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('tpwallet.recon_matches', 'match_id'), $1)",
+								  1, types, args, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not reserve match ids");
+	}
+	return first;
+}
+
 static void
 write_matches(int64 run, const loaded *ld, const recon_result *res)
 {
@@ -337,14 +397,18 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 	const char **rules = palloc((nm ? nm : 1) * sizeof(char *));
 	int32	   *conf = palloc((nm ? nm : 1) * sizeof(int32));
 	int32	   *count = palloc((nm ? nm : 1) * sizeof(int32));
-	int32	   *member_no = palloc((nb ? nb : 1) * sizeof(int32));
+	int64	   *member_match = palloc((nb ? nb : 1) * sizeof(int64));
 	int64	   *member_item = palloc((nb ? nb : 1) * sizeof(int64));
 	bool	   *member_left = palloc((nb ? nb : 1) * sizeof(bool));
-	Oid			types[7] = {INT8OID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT4ARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
-	Datum		args[7];
+	Oid			mtypes[5] = {INT8OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
+	Datum		margs[5];
+	Oid			btypes[4] = {INT8OID, INT8ARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
+	Datum		bargs[4];
+	int64		first;
 
 	if (nm == 0)
 		return;
+	first = reserve_match_ids(nm);
 	for (size_t k = 0; k < nm; k++)
 	{
 		const recon_match *m = &res->matches[k];
@@ -356,30 +420,31 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 		{
 			const recon_item *it = &ld->items[res->members[m->first + j]];
 
-			member_no[m->first + j] = (int32) (k + 1);
+			member_match[m->first + j] = first + (int64) k;
 			member_item[m->first + j] = it->id;
 			member_left[m->first + j] = it->side == 0;
 		}
 	}
-	args[0] = Int64GetDatum(run);
-	args[1] = PointerGetDatum(text_array(rules, nm));
-	args[2] = PointerGetDatum(int4_array(conf, nm));
-	args[3] = PointerGetDatum(int4_array(count, nm));
-	args[4] = PointerGetDatum(int4_array(member_no, nb));
-	args[5] = PointerGetDatum(int8_array(member_item, nb));
-	args[6] = PointerGetDatum(bool_array(member_left, nb));
+	margs[0] = Int64GetDatum(run);
+	margs[1] = Int64GetDatum(first);
+	margs[2] = PointerGetDatum(text_array(rules, nm));
+	margs[3] = PointerGetDatum(int4_array(conf, nm));
+	margs[4] = PointerGetDatum(int4_array(count, nm));
 	if (SPI_execute_with_args(
-			"WITH m AS (INSERT INTO tpwallet.recon_matches (run_id, match_no, rule, confidence, items)"
-			"           SELECT $1, u.n, u.rule, trim_scale(u.conf::numeric / 10000), u.k"
-			"             FROM unnest($2, $3, $4) WITH ORDINALITY AS u (rule, conf, k, n)"
-			"           RETURNING match_id, match_no)"
-			" INSERT INTO tpwallet.recon_match_members (run_id, item_id, match_id, is_left)"
-			" SELECT $1, v.item_id, m.match_id, v.is_left"
-			"   FROM unnest($5, $6, $7) AS v (match_no, item_id, is_left) JOIN m ON m.match_no = v.match_no",
-			7, types, args, NULL, false, 0) != SPI_OK_INSERT)
+			"INSERT INTO tpwallet.recon_matches (match_id, run_id, match_no, rule, confidence, items) OVERRIDING SYSTEM VALUE"
+			" SELECT $2 + u.n - 1, $1, u.n, u.rule, trim_scale(u.conf::numeric / 10000), u.k"
+			"   FROM unnest($3, $4, $5) WITH ORDINALITY AS u (rule, conf, k, n)",
+			5, mtypes, margs, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != nm)
 		elog(ERROR, "could not record the run's matches");
-	if (SPI_processed != nb)
-		elog(ERROR, "recorded " UINT64_FORMAT " match members instead of %zu", SPI_processed, nb);
+	bargs[0] = Int64GetDatum(run);
+	bargs[1] = PointerGetDatum(int8_array(member_match, nb));
+	bargs[2] = PointerGetDatum(int8_array(member_item, nb));
+	bargs[3] = PointerGetDatum(bool_array(member_left, nb));
+	if (SPI_execute_with_args(
+			"INSERT INTO tpwallet.recon_match_members (run_id, item_id, match_id, is_left)"
+			" SELECT $1, v.item_id, v.match_id, v.is_left FROM unnest($2, $3, $4) AS v (match_id, item_id, is_left)",
+			4, btypes, bargs, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != nb)
+		elog(ERROR, "could not record the run's match members");
 }
 
 static void
@@ -464,6 +529,11 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 	int64		run = PG_GETARG_INT64(0);
 	scaled		abs_tol = numeric_scaled(PG_GETARG_NUMERIC(1), "amount_tolerance");
 	recon_rules rules;
+	run_info	ri;
+	TimestampTz t0,
+				t1,
+				t2,
+				t3;
 	loaded		ld;
 	recon_result res;
 	int			rc;
@@ -489,7 +559,10 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	load_candidates(&ld, run, PG_GETARG_DATUM(6));
+	ri = read_run(run);
+	t0 = GetCurrentTimestamp();
+	load_candidates(&ld, run, &ri, PG_GETARG_DATUM(6));
+	t1 = GetCurrentTimestamp();
 
 	/* one scale for the run: the largest among amounts and the tolerance */
 	ld.scale = Max(ld.scale, abs_tol.scale);
@@ -505,6 +578,7 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 				 errmsg("amount_tolerance is too large")));
 
 	rc = recon_match_run(ld.items, ld.n, &rules, &match_allocator, &res);
+	t2 = GetCurrentTimestamp();
 	if (rc != RECON_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -513,6 +587,7 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 
 	write_matches(run, &ld, &res);
 	write_exceptions(run, &ld, &res);
+	t3 = GetCurrentTimestamp();
 	SPI_finish();
 
 	/* what the passes did */
@@ -528,6 +603,10 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 		push_count(&ps, "partial_gave_up", res.partial_gave_up);
 		push_count(&ps, "left_items", n_left);
 		push_count(&ps, "right_items", ld.n - n_left);
+		/* where the time went, milliseconds */
+		push_count(&ps, "load_ms", (size_t) ((t1 - t0) / 1000));
+		push_count(&ps, "match_ms", (size_t) ((t2 - t1) / 1000));
+		push_count(&ps, "write_ms", (size_t) ((t3 - t2) / 1000));
 	}
 	jv = pushJsonbValue(&ps, WJB_END_OBJECT, NULL);
 	MemoryContextDelete(match_cxt);

@@ -57,10 +57,14 @@ CREATE TABLE tpwallet.recon_match_members (
 	item_id   bigint NOT NULL,
 	match_id  bigint NOT NULL,
 	is_left   boolean NOT NULL,
+	-- (run_id, item_id), not (item_id, run_id): a run's members then go to
+	-- the end of the index instead of next to every earlier run's entry of
+	-- the same item (a run re-done over the same items wrote 3x slower)
 	PRIMARY KEY (run_id, item_id)
 );
+-- an item's matches in earlier runs (carry-forward, the review workflow)
 CREATE INDEX recon_match_members_item ON tpwallet.recon_match_members (item_id);
--- members are written in match_id order: a BRIN is enough to find a match's items
+-- members are written in match_id order: a BRIN finds a match's items
 CREATE INDEX recon_match_members_match ON tpwallet.recon_match_members USING brin (match_id);
 
 CREATE VIEW tpwallet.recon_match_items AS
@@ -136,6 +140,8 @@ BEGIN
 	IF cardinality(all_items) < 2 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'a match needs at least two items';
 	END IF;
+	-- the matcher reserves blocks of match ids under this lock (match_sql.c)
+	PERFORM pg_advisory_xact_lock(1919247214);
 	INSERT INTO tpwallet.recon_matches (run_id, match_no, rule, confidence, items)
 	SELECT run, coalesce(max(m.match_no), 0) + 1, _recon_record_match.rule, _recon_record_match.confidence, cardinality(all_items)
 	  FROM tpwallet.recon_matches m WHERE m.run_id = run
@@ -247,7 +253,10 @@ CREATE FUNCTION tpwallet._recon_match(run bigint, amount_tolerance numeric, rela
                                       fee_tolerance numeric, window_us bigint, max_parts int, lookback interval)
 RETURNS jsonb
 AS 'MODULE_PATHNAME', 'tpwallet_recon_match'
-LANGUAGE C VOLATILE STRICT;
+LANGUAGE C VOLATILE STRICT
+-- JIT compiling the candidate query costs more than it saves (it reads
+-- each row once)
+SET jit = off;
 
 -- Exceptions of runs of earlier windows whose item this run matched are
 -- resolved (resolution 'matched'): the item was carried forward and found
@@ -274,7 +283,7 @@ $$;
 CREATE FUNCTION tpwallet.reconcile(left_source text, right_source text, "from" timestamptz, "to" timestamptz,
                                    rules jsonb DEFAULT '{}')
 RETURNS bigint
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tpwallet
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tpwallet SET jit = off
 AS $$
 DECLARE
 	lsrc tpwallet.recon_sources;
