@@ -76,3 +76,25 @@ RESET ROLE;
 DROP OWNED BY regress_rj_reader;
 DROP ROLE regress_rj_reader;
 SELECT tpwallet._guards_intact();
+
+-- ===================================================== ops book vs gl book
+-- The same movements in both books (the gl entry carries the ops entry's
+-- reference): two ledger sources reconcile like a statement and a ledger.
+-- One gl entry is missing, one was booked with another amount.
+SELECT tpwallet.create_account('rb:ops:bank:USD', 'ops', 'USD', 'debit') > 0
+   AND tpwallet.create_account('rb:ops:world:USD', 'ops', 'USD', 'debit', allow_negative => true) > 0
+   AND tpwallet.create_account('rb:gl:cash:USD', 'gl', 'USD', 'debit') > 0
+   AND tpwallet.create_account('rb:gl:customers:USD', 'gl', 'USD', 'credit', allow_negative => true) > 0
+   AND tpwallet.create_recon_source('rb-ops', 'ledger', '{"book": "ops", "accounts": ["rb:ops:bank:USD"]}') > 0
+   AND tpwallet.create_recon_source('rb-gl', 'ledger', '{"book": "gl", "accounts": ["rb:gl:cash:USD"]}') > 0 AS set_up;
+SELECT count(tpwallet.transfer('rb:ops:bank:USD', 'rb:ops:world:USD', 100 + k, reference => 'dep-' || k,
+                               occurred_at => timestamptz '2024-09-10 10:00Z' + k * interval '1 minute')) AS ops_posted
+  FROM generate_series(1, 5) k;
+SELECT count(tpwallet.transfer('rb:gl:cash:USD', 'rb:gl:customers:USD', CASE WHEN k = 4 THEN 140 ELSE 100 + k END,
+                               reference => 'dep-' || k, occurred_at => timestamptz '2024-09-10 10:30Z' + k * interval '1 minute')) AS gl_posted
+  FROM generate_series(1, 4) k;
+SELECT tpwallet.reconcile('rb-ops', 'rb-gl', '2024-09-10Z', '2024-09-11Z') AS rb \gset
+SELECT mi.rule, count(*) FILTER (WHERE mi.side = 'left') AS pairs
+  FROM tpwallet.recon_match_items mi WHERE mi.run_id = :rb GROUP BY mi.rule;
+SELECT x.side, x.class, i.txid, i.amount, i.extra ->> 'book' AS book
+  FROM tpwallet.recon_exceptions x JOIN tpwallet.recon_items i USING (item_id) WHERE x.run_id = :rb ORDER BY x.side, i.txid;
