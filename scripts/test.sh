@@ -76,7 +76,7 @@ step "fuzzing (${FUZZ_SECONDS:-15}s per C parser)" fuzz
 step "pg_regress" regress
 step "pgTAP invariants" pgtap
 step "standalone proof verifier" proof_tool
-step "scenarios (concurrency, crash, tamper, HSM, Ethereum node, price feeds)" prove test/scenarios/
+step "scenarios (concurrency, crash, tamper, HSM, Ethereum node, price feeds, long reconciliation runs and pg_cron)" prove test/scenarios/
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed suites: ${failures[*]}"
