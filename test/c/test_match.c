@@ -388,7 +388,7 @@ test_random(void)
 		check_partition(&r1, n, __LINE__);
 		CHECK(r1.n_matches == r2.n_matches && r1.n_members == r2.n_members &&
 			  r1.n_exceptions == r2.n_exceptions &&
-			  memcmp(r1.members, r2.members, r1.n_members * sizeof(uint32_t)) == 0);
+			  (r1.n_members == 0 || memcmp(r1.members, r2.members, r1.n_members * sizeof(uint32_t)) == 0));
 		for (size_t m = 0; m < r1.n_matches; m++)
 		{
 			const recon_match *mt = &r1.matches[m];
