@@ -33,6 +33,8 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "access/htup_details.h"
+#include "utils/portal.h"
 #include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(tpwallet_recon_match);
@@ -217,12 +219,10 @@ typedef struct loaded
 	recon_interner *keys;
 } loaded;
 
-/* intern a text column (0 when NULL) */
+/* intern a text value (0 when NULL) */
 static uint32_t
-intern_text(recon_interner *in, HeapTuple tup, TupleDesc desc, int col)
+intern_text(recon_interner *in, Datum d, bool isnull)
 {
-	bool		isnull;
-	Datum		d = SPI_getbinval(tup, desc, col, &isnull);
 	text	   *t;
 	uint32_t	id;
 
@@ -235,12 +235,15 @@ intern_text(recon_interner *in, HeapTuple tup, TupleDesc desc, int col)
 	return id;
 }
 
+#define N_CANDIDATE_COLUMNS 11
+
+/* one candidate row, deformed once (SPI_getbinval per column would walk the tuple each time) */
 static void
 load_tuple(loaded *ld, const run_info *ri, HeapTuple tup, TupleDesc desc)
 {
 	recon_item *it;
-	bool		isnull;
-	Datum		d;
+	Datum		v[N_CANDIDATE_COLUMNS];
+	bool		null[N_CANDIDATE_COLUMNS];
 
 	if (ld->n == ld->cap)
 	{
@@ -259,26 +262,26 @@ load_tuple(loaded *ld, const run_info *ri, HeapTuple tup, TupleDesc desc)
 		ld->amounts = amounts;
 		ld->cap = cap;
 	}
+	heap_deform_tuple(tup, desc, v, null);
 	it = &ld->items[ld->n];
 	memset(it, 0, sizeof(*it));
-	it->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	it->side = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull)) == ri->left_id ? 0 : 1;
+	it->id = DatumGetInt64(v[0]);
+	it->side = DatumGetInt32(v[1]) == ri->left_id ? 0 : 1;
 	it->statement = it->side == 0 ? ri->left_statement : ri->right_statement;
-	it->txid = intern_text(ld->keys, tup, desc, 3);
-	it->order_id = intern_text(ld->keys, tup, desc, 4);
-	ld->amounts[ld->n] = numeric_scaled(DatumGetNumeric(SPI_getbinval(tup, desc, 5, &isnull)), "an item's amount");
+	it->txid = intern_text(ld->keys, v[2], null[2]);
+	it->order_id = intern_text(ld->keys, v[3], null[3]);
+	ld->amounts[ld->n] = numeric_scaled(DatumGetNumeric(v[4]), "an item's amount");
 	if (ld->amounts[ld->n].scale > ld->scale)
 		ld->scale = ld->amounts[ld->n].scale;
-	it->asset = intern_text(ld->keys, tup, desc, 6);
-	it->ts = DatumGetTimestampTz(SPI_getbinval(tup, desc, 7, &isnull));
-	it->reversal = DatumGetBool(SPI_getbinval(tup, desc, 8, &isnull));
+	it->asset = intern_text(ld->keys, v[5], null[5]);
+	it->ts = DatumGetTimestampTz(v[6]);
+	it->reversal = DatumGetBool(v[7]);
 	if (it->statement)
 	{
-		it->ext_id = intern_text(ld->keys, tup, desc, 9);
-		d = SPI_getbinval(tup, desc, 10, &isnull);
-		if (!isnull)
+		it->ext_id = intern_text(ld->keys, v[8], null[8]);
+		if (!null[9])
 		{
-			bytea	   *b = DatumGetByteaPP(d);
+			bytea	   *b = DatumGetByteaPP(v[9]);
 
 			/* a prefix keeps content keys apart from every text key */
 			char		buf[1 + 64];
@@ -288,8 +291,7 @@ load_tuple(loaded *ld, const run_info *ri, HeapTuple tup, TupleDesc desc)
 			memcpy(buf + 1, VARDATA_ANY(b), len);
 			it->content = recon_intern(ld->keys, buf, len + 1);
 		}
-		d = SPI_getbinval(tup, desc, 11, &isnull);
-		it->twin_before = isnull ? 0 : DatumGetInt64(d);
+		it->twin_before = null[10] ? 0 : DatumGetInt64(v[10]);
 	}
 	ld->n++;
 }
@@ -303,6 +305,8 @@ load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 	Portal		portal;
 
 	portal = SPI_cursor_open_with_args(NULL, candidates_sql, 6, types, args, NULL, true, 0);
+	if (portal->tupDesc->natts != N_CANDIDATE_COLUMNS)
+		elog(ERROR, "the candidate query returns %d columns, not %d", portal->tupDesc->natts, N_CANDIDATE_COLUMNS);
 	for (;;)
 	{
 		SPI_cursor_fetch(portal, true, 20000);
