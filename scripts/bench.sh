@@ -27,6 +27,7 @@
 #   TPW_BENCH_VALUED       accounts in the valuation query  [1000000]
 #   TPW_BENCH_TICKS        ticks timed for tick-to-NOTIFY latency  [500]
 #   TPW_BENCH_RECON_N      reconciliation: generated cases (about as many items a side)  [1000000]
+#   TPW_BENCH_RECON_SPAN   reconciliation: days the generated items span  [RECON_N / 1000]
 #
 # Benchmarks report; tests assert: a missed target never fails this script,
 # only an error does.
@@ -50,6 +51,9 @@ PRICE_READS=${TPW_BENCH_PRICE_READS:-1000000}
 VALUED=${TPW_BENCH_VALUED:-1000000}
 TICKS=${TPW_BENCH_TICKS:-500}
 RECON_N=${TPW_BENCH_RECON_N:-1000000}
+# the generated items' time span in days: dense enough to be realistic,
+# sparse enough that every fuzzy case has one closest partner
+RECON_SPAN=${TPW_BENCH_RECON_SPAN:-$(( (RECON_N + 999) / 1000 ))}
 ALL_SECTIONS="ledger signing threshold prices recon"
 SECTIONS=${TPW_BENCH_SECTIONS:-$ALL_SECTIONS}
 
@@ -386,7 +390,7 @@ bench_recon() {
     q -f "$ROOT/test/recon/generator.sql" >/dev/null
     local gen_ms
     gen_ms=$(timed_ms "SELECT count(*) FROM recon_gen.generate($RECON_N, 0.42,
-               '{\"exact\": 0.90, \"fuzzy\": 0.07, \"split\": 0.005, \"merged\": 0.005, \"noise\": 0.02}', 'bench')")
+               '{\"exact\": 0.90, \"fuzzy\": 0.07, \"split\": 0.005, \"merged\": 0.005, \"noise\": 0.02, \"span_days\": $RECON_SPAN}', 'bench')")
     q -c "VACUUM ANALYZE tpwallet.recon_items" -c "VACUUM ANALYZE tpwallet.postings" >/dev/null
     IFS='|' read -r RECON_L RECON_R RECON_FROM RECON_TO RECON_LID RECON_RID <<<"$(q -c "
       SELECT s.ledger_source, s.statement_source, quote_literal(s.window_from), quote_literal(s.window_to),

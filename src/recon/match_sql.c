@@ -322,44 +322,22 @@ load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 
 /* ---------------------------------------------------------------- writing */
 
-static ArrayType *
-int8_array(const int64 *v, size_t n)
+/* An array of n Datums of one element type (palloc'd Datums in, one ArrayType out). */
+static Datum
+datum_array(Datum *d, size_t n, Oid elemtype)
 {
-	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
+	int16		len;
+	bool		byval;
+	char		align;
 
-	for (size_t k = 0; k < n; k++)
-		d[k] = Int64GetDatum(v[k]);
-	return construct_array(d, (int) n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE);
+	get_typlenbyvalalign(elemtype, &len, &byval, &align);
+	return PointerGetDatum(construct_array(d, (int) n, elemtype, len, byval, align));
 }
 
-static ArrayType *
-int4_array(const int32 *v, size_t n)
+static Datum *
+datums(size_t n)
 {
-	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
-
-	for (size_t k = 0; k < n; k++)
-		d[k] = Int32GetDatum(v[k]);
-	return construct_array(d, (int) n, INT4OID, 4, true, TYPALIGN_INT);
-}
-
-static ArrayType *
-bool_array(const bool *v, size_t n)
-{
-	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
-
-	for (size_t k = 0; k < n; k++)
-		d[k] = BoolGetDatum(v[k]);
-	return construct_array(d, (int) n, BOOLOID, 1, true, TYPALIGN_CHAR);
-}
-
-static ArrayType *
-text_array(const char *const *v, size_t n)
-{
-	Datum	   *d = palloc((n ? n : 1) * sizeof(Datum));
-
-	for (size_t k = 0; k < n; k++)
-		d[k] = CStringGetTextDatum(v[k]);
-	return construct_array(d, (int) n, TEXTOID, -1, false, TYPALIGN_INT);
+	return palloc((n ? n : 1) * sizeof(Datum));
 }
 
 /*
@@ -398,42 +376,45 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 {
 	size_t		nm = res->n_matches,
 				nb = res->n_members;
-	const char **rules = palloc((nm ? nm : 1) * sizeof(char *));
-	int32	   *conf = palloc((nm ? nm : 1) * sizeof(int32));
-	int32	   *count = palloc((nm ? nm : 1) * sizeof(int32));
-	int64	   *member_match = palloc((nb ? nb : 1) * sizeof(int64));
-	int64	   *member_item = palloc((nb ? nb : 1) * sizeof(int64));
-	bool	   *member_left = palloc((nb ? nb : 1) * sizeof(bool));
+	Datum	   *rules = datums(nm),
+			   *conf = datums(nm),
+			   *count = datums(nm),
+			   *member_match = datums(nb),
+			   *member_item = datums(nb),
+			   *member_left = datums(nb);
 	Oid			mtypes[5] = {INT8OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
 	Datum		margs[5];
 	Oid			btypes[4] = {INT8OID, INT8ARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
 	Datum		bargs[4];
+	Datum		rule_names[RR_REVERSAL + 1];
 	int64		first;
 
 	if (nm == 0)
 		return;
 	first = reserve_match_ids(nm);
+	for (int r = RR_EXACT_TXID; r <= RR_REVERSAL; r++)
+		rule_names[r] = CStringGetTextDatum(recon_rule_name((recon_rule) r));
 	for (size_t k = 0; k < nm; k++)
 	{
 		const recon_match *m = &res->matches[k];
 
-		rules[k] = recon_rule_name((recon_rule) m->rule);
-		conf[k] = m->confidence;
-		count[k] = (int32) m->count;
+		rules[k] = rule_names[m->rule];
+		conf[k] = Int32GetDatum(m->confidence);
+		count[k] = Int32GetDatum((int32) m->count);
 		for (uint32 j = 0; j < m->count; j++)
 		{
 			const recon_item *it = &ld->items[res->members[m->first + j]];
 
-			member_match[m->first + j] = first + (int64) k;
-			member_item[m->first + j] = it->id;
-			member_left[m->first + j] = it->side == 0;
+			member_match[m->first + j] = Int64GetDatum(first + (int64) k);
+			member_item[m->first + j] = Int64GetDatum(it->id);
+			member_left[m->first + j] = BoolGetDatum(it->side == 0);
 		}
 	}
 	margs[0] = Int64GetDatum(run);
 	margs[1] = Int64GetDatum(first);
-	margs[2] = PointerGetDatum(text_array(rules, nm));
-	margs[3] = PointerGetDatum(int4_array(conf, nm));
-	margs[4] = PointerGetDatum(int4_array(count, nm));
+	margs[2] = datum_array(rules, nm, TEXTOID);
+	margs[3] = datum_array(conf, nm, INT4OID);
+	margs[4] = datum_array(count, nm, INT4OID);
 	if (SPI_execute_with_args(
 			"INSERT INTO tpwallet.recon_matches (match_id, run_id, match_no, rule, confidence, items) OVERRIDING SYSTEM VALUE"
 			" SELECT $2 + u.n - 1, $1, u.n, u.rule, trim_scale(u.conf::numeric / 10000), u.k"
@@ -441,9 +422,9 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 			5, mtypes, margs, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != nm)
 		elog(ERROR, "could not record the run's matches");
 	bargs[0] = Int64GetDatum(run);
-	bargs[1] = PointerGetDatum(int8_array(member_match, nb));
-	bargs[2] = PointerGetDatum(int8_array(member_item, nb));
-	bargs[3] = PointerGetDatum(bool_array(member_left, nb));
+	bargs[1] = datum_array(member_match, nb, INT8OID);
+	bargs[2] = datum_array(member_item, nb, INT8OID);
+	bargs[3] = datum_array(member_left, nb, BOOLOID);
 	if (SPI_execute_with_args(
 			"INSERT INTO tpwallet.recon_match_members (run_id, item_id, match_id, is_left)"
 			" SELECT $1, v.item_id, v.match_id, v.is_left FROM unnest($2, $3, $4) AS v (match_id, item_id, is_left)",
@@ -455,36 +436,40 @@ static void
 write_exceptions(int64 run, const loaded *ld, const recon_result *res)
 {
 	size_t		ne = res->n_exceptions;
-	int64	   *item = palloc((ne ? ne : 1) * sizeof(int64));
-	int64	   *cp = palloc((ne ? ne : 1) * sizeof(int64));
-	const char **cls = palloc((ne ? ne : 1) * sizeof(char *));
+	Datum	   *item = datums(ne),
+			   *cls = datums(ne),
+			   *cp = datums(ne);
+	bool	   *cp_null = palloc((ne ? ne : 1) * sizeof(bool));
+	Datum		class_names[RC_REVERSAL + 1];
 	Oid			types[4] = {INT8OID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
 	Datum		args[4];
-	char		nulls[4] = {' ', ' ', ' ', ' '};
-	Datum	   *cpd;
-	bool	   *cpn;
 	int			dims[1];
 	int			lbs[1] = {1};
+	int16		len;
+	bool		byval;
+	char		align;
 
 	if (ne == 0)
 		return;
-	cpd = palloc(ne * sizeof(Datum));
-	cpn = palloc(ne * sizeof(bool));
+	for (int c = RC_NONE; c <= RC_REVERSAL; c++)
+		class_names[c] = CStringGetTextDatum(recon_class_name((recon_class) c));
 	for (size_t k = 0; k < ne; k++)
 	{
-		item[k] = ld->items[res->exceptions[k].item].id;
-		cls[k] = recon_class_name((recon_class) res->exceptions[k].cls);
-		cp[k] = res->exceptions[k].counterpart;
-		cpd[k] = Int64GetDatum(cp[k]);
-		cpn[k] = cp[k] == 0;
+		const recon_exception *e = &res->exceptions[k];
+
+		item[k] = Int64GetDatum(ld->items[e->item].id);
+		cls[k] = class_names[e->cls];
+		cp[k] = Int64GetDatum(e->counterpart);
+		cp_null[k] = e->counterpart == 0;
 	}
 	dims[0] = (int) ne;
+	get_typlenbyvalalign(INT8OID, &len, &byval, &align);
 	args[0] = Int64GetDatum(run);
-	args[1] = PointerGetDatum(int8_array(item, ne));
-	args[2] = PointerGetDatum(text_array(cls, ne));
-	args[3] = PointerGetDatum(construct_md_array(cpd, cpn, 1, dims, lbs, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	args[1] = datum_array(item, ne, INT8OID);
+	args[2] = datum_array(cls, ne, TEXTOID);
+	args[3] = PointerGetDatum(construct_md_array(cp, cp_null, 1, dims, lbs, INT8OID, len, byval, align));
 	if (SPI_execute_with_args("SELECT tpwallet._recon_record_exceptions($1, $2, $3, $4)",
-							  4, types, args, nulls, false, 0) != SPI_OK_SELECT)
+							  4, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not record the run's exceptions");
 }
 
