@@ -75,6 +75,7 @@ CREATE TABLE tpwallet.recon_exceptions (
 	class               text NOT NULL CHECK (class IN ('missing_in_ledger', 'missing_in_statement', 'amount_mismatch',
 	                                                   'timing', 'fee_difference', 'duplicate', 'ambiguous', 'reversal')),
 	status              text NOT NULL DEFAULT 'open',
+	resolution          text CHECK (resolution IN ('matched', 'written_off', 'adjusted', 'accepted')),
 	score               numeric,
 	counterpart_item_id bigint,  -- the likely other item, if any
 	UNIQUE (run_id, item_id)

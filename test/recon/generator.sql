@@ -93,11 +93,22 @@ BEGIN
 END
 $ddl$;
 
+-- The functions are replaced as a whole (a signature may have changed).
+DO $fns$
+DECLARE
+	f regprocedure;
+BEGIN
+	FOR f IN SELECT p.oid::regprocedure FROM pg_proc p WHERE p.pronamespace = 'recon_gen'::regnamespace LOOP
+		EXECUTE format('DROP FUNCTION %s', f);
+	END LOOP;
+END
+$fns$;
+
 -- ---------------------------------------------------------------- randomness
 
 -- A uniform number in [0, 1) from (seed, id, k): a hash, so the same
 -- arguments give the same number in any order, any plan, any session.
-CREATE OR REPLACE FUNCTION recon_gen.u(seed bigint, id bigint, k int)
+CREATE FUNCTION recon_gen.u(seed bigint, id bigint, k int)
 RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -105,7 +116,7 @@ AS $$
 $$;
 
 -- A standard normal number (Box-Muller on two of the above).
-CREATE OR REPLACE FUNCTION recon_gen.z(seed bigint, id bigint, k int)
+CREATE FUNCTION recon_gen.z(seed bigint, id bigint, k int)
 RETURNS float8
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $$
@@ -114,7 +125,7 @@ $$;
 
 -- ---------------------------------------------------------------- mix
 
-CREATE OR REPLACE FUNCTION recon_gen.kinds()
+CREATE FUNCTION recon_gen.kinds()
 RETURNS text[]
 LANGUAGE sql IMMUTABLE
 AS $$
@@ -123,7 +134,7 @@ AS $$
 $$;
 
 -- The mix with defaults: kinds as shares summing to 1, options filled in.
-CREATE OR REPLACE FUNCTION recon_gen.normalize_mix(mix jsonb)
+CREATE FUNCTION recon_gen.normalize_mix(mix jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE
 AS $$
@@ -177,39 +188,61 @@ $$;
 
 -- ---------------------------------------------------------------- amounts
 
--- The amounts of the cases in _gen_cases (all, or those in just) for
--- their attempt (the repair step draws again with the next attempt):
--- around the counterparty's typical amount (log-normal, sigma 0.25);
--- unusual ones 8 to 32 times larger or smaller; round ones a multiple of
--- 100 (of 1000 from 3000 on); at least 20 for split and merged cases, 10
--- for fee cases (the fee stays within the fee tolerance), 1 otherwise.
-CREATE OR REPLACE FUNCTION recon_gen._draw_amounts(s bigint, just int[] DEFAULT NULL)
+-- A case's amount before its sign, for an attempt (the repair step draws
+-- again with the next attempt): around the counterparty's typical amount
+-- (log-normal, sigma 0.25); unusual ones 8 to 32 times larger or smaller;
+-- at least min_abs (20 for split and merged cases, 10 for fee cases: the
+-- fee stays within the fee tolerance; 1 otherwise).
+CREATE FUNCTION recon_gen._base_amount(s bigint, case_id int, attempt int, mu float8, unusual boolean, min_abs numeric)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT greatest(min_abs, round((exp(mu + 0.25 * recon_gen.z(s, case_id, 100 + 4 * attempt))
+	                                * CASE WHEN NOT unusual THEN 1
+	                                       WHEN recon_gen.u(s, case_id, 102 + 4 * attempt) < 0.5
+	                                       THEN exp(ln(8) + ln(4) * recon_gen.u(s, case_id, 103 + 4 * attempt))
+	                                       ELSE 1 / exp(ln(8) + ln(4) * recon_gen.u(s, case_id, 103 + 4 * attempt)) END
+	                               )::numeric, 2))
+$$;
+
+-- Round amounts: a multiple of 100 at or up to 3 steps above the amount
+-- (from 3000 on, half of them a multiple of 1000); u (in [0, 1)) picks.
+CREATE FUNCTION recon_gen._round_amount(a numeric, round_amount boolean, u float8)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN NOT round_amount THEN a
+	            WHEN a >= 3000 AND u < 0.5 THEN 1000 * (round(a / 1000) + floor(6 * u)::int)
+	            ELSE 100 * (greatest(1, round(a / 100)) + floor(3 * u)::int) END
+$$;
+
+CREATE FUNCTION recon_gen._min_amount(kind text)
+RETURNS numeric
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT CASE WHEN kind IN ('split', 'merged') THEN 20 WHEN kind = 'fee' THEN 10 ELSE 1 END::numeric
+$$;
+
+-- The repair step: the cases in _gen_redo get their next attempt's amount.
+CREATE FUNCTION recon_gen._redraw_amounts(s bigint)
 RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
-	UPDATE _gen_cases c
-	   SET a = c.sgn * CASE WHEN c.sig_round AND x.a >= 3000 THEN 1000 * greatest(1, round(x.a / 1000))
-	                        WHEN c.sig_round THEN 100 * greatest(1, round(x.a / 100))
-	                        ELSE x.a END
-	  FROM (SELECT c2.case_id,
-	               greatest(CASE WHEN c2.kind IN ('split', 'merged') THEN 20 WHEN c2.kind = 'fee' THEN 10 ELSE 1 END,
-	                        round((exp(c2.mu + 0.25 * recon_gen.z(s, c2.case_id, 100 + 4 * c2.attempt))
-	                               * CASE WHEN NOT c2.sig_unusual THEN 1
-	                                      WHEN recon_gen.u(s, c2.case_id, 102 + 4 * c2.attempt) < 0.5
-	                                      THEN exp(ln(8) + ln(4) * recon_gen.u(s, c2.case_id, 103 + 4 * c2.attempt))
-	                                      ELSE 1 / exp(ln(8) + ln(4) * recon_gen.u(s, c2.case_id, 103 + 4 * c2.attempt)) END
-	                              )::numeric, 2)) AS a
-	          FROM _gen_cases c2 WHERE just IS NULL OR c2.case_id = ANY (just)) x
+	UPDATE _gen_cases c SET attempt = c.attempt + 1 WHERE c.case_id IN (SELECT rd.case_id FROM _gen_redo rd);
+	UPDATE _gen_cases c SET a = c.sgn * recon_gen._round_amount(x.b, c.sig_round, recon_gen.u(s, c.case_id, 104 + 4 * c.attempt))
+	  FROM (SELECT c2.case_id, recon_gen._base_amount(s, c2.case_id, c2.attempt, c2.mu, c2.sig_unusual,
+	                                                  recon_gen._min_amount(c2.kind)) AS b
+	          FROM _gen_cases c2 WHERE c2.case_id IN (SELECT rd.case_id FROM _gen_redo rd)) x
 	 WHERE x.case_id = c.case_id;
 END
 $$;
 
 -- ---------------------------------------------------------------- items
 
--- The items of the cases in _gen_cases (all, or those in just), into
+-- The items of the cases in _gen_redo (rows of _gen_cases), into
 -- _gen_items.  A case's items are a function of the case row alone.
-CREATE OR REPLACE FUNCTION recon_gen._make_items(s bigint, prefix text, just int[] DEFAULT NULL)
+CREATE FUNCTION recon_gen._make_items(s bigint, prefix text)
 RETURNS bigint
 LANGUAGE plpgsql
 AS $$
@@ -219,7 +252,7 @@ BEGIN
 	WITH c AS (
 		SELECT c.*, prefix || '-T' || c.case_id AS tx, prefix || '-O' || c.case_id AS ord,
 		       'invoice ' || c.case_id AS memo
-		  FROM _gen_cases c WHERE just IS NULL OR c.case_id = ANY (just)),
+		  FROM _gen_cases c JOIN _gen_redo rd USING (case_id)),
 	-- the parts of split and merged cases: shares 0.5 to 1.5, the last part takes the rounding
 	p1 AS (SELECT c.case_id, g.i, c.k, c.a, 0.5 + recon_gen.u(s, c.case_id, 30 + g.i) AS w
 	         FROM c CROSS JOIN LATERAL generate_series(1, c.k) g (i) WHERE c.kind IN ('split', 'merged')),
@@ -311,28 +344,33 @@ END
 $$;
 
 -- Items a run could confuse with each other, across cases, returned as
--- the later case of every such pair (with changed: only pairs with an
--- item of those cases, and those cases):
+-- the later case of every such pair (with redo: only pairs with an item
+-- of the cases in _gen_redo, and those cases):
 --   * the same absolute amount less than 3 hours apart (a fuzzy partner);
 --   * the same absolute amount anywhere, both left over after the fuzzy
---     pass (a timing counterpart, a reversal partner);
+--     pass, on different sides or one of them a reversal (a timing
+--     counterpart, a reversal partner) -- except round amounts (multiples
+--     of 100, which labelled sets use as a signal): there are too few of
+--     them to keep apart, so two round leftovers on opposite sides may be
+--     classed 'timing' by a run;
 --   * amounts within 0.6 % (+ 0.01) less than 3 hours apart, both left
 --     over (a fee_difference counterpart).
 -- Exact and duplicate cases are matched by their keys first, fuzzy cases
 -- by the fuzzy pass: only the first rule concerns fuzzy cases.
-CREATE OR REPLACE FUNCTION recon_gen._conflicts(changed int[] DEFAULT NULL)
+CREATE FUNCTION recon_gen._conflicts(redo boolean DEFAULT false)
 RETURNS int[]
 LANGUAGE plpgsql
 AS $$
 BEGIN
 	RETURN (
 		SELECT coalesce(array_agg(DISTINCT x.c), '{}') FROM (
-			SELECT CASE WHEN changed IS NULL THEN greatest(p1.case_id, p2.case_id) ELSE p1.case_id END AS c
+			SELECT CASE WHEN NOT redo THEN greatest(p1.case_id, p2.case_id) ELSE p1.case_id END AS c
 			  FROM _gen_items p1 JOIN _gen_items p2 ON abs(p2.amount) = abs(p1.amount) AND p2.case_id <> p1.case_id
+			   AND (p2.side <> p1.side OR p1.is_reversal OR p2.is_reversal) AND abs(p1.amount) % 100 <> 0
 			 WHERE p1.kind NOT IN ('exact', 'duplicate', 'fuzzy') AND p2.kind NOT IN ('exact', 'duplicate', 'fuzzy')
-			   AND (changed IS NULL OR p1.case_id = ANY (changed))
+			   AND (NOT redo OR p1.case_id IN (SELECT rd.case_id FROM _gen_redo rd))
 			UNION ALL
-			SELECT CASE WHEN changed IS NULL THEN greatest(p1.case_id, p2.case_id) ELSE p1.case_id END
+			SELECT CASE WHEN NOT redo THEN greatest(p1.case_id, p2.case_id) ELSE p1.case_id END
 			  FROM _gen_items p1 JOIN _gen_items p2
 			    ON p2.occurred_at BETWEEN p1.occurred_at - interval '3 hours' AND p1.occurred_at + interval '3 hours'
 			   AND p2.case_id <> p1.case_id
@@ -340,14 +378,14 @@ BEGIN
 			        OR (abs(abs(p2.amount) - abs(p1.amount)) <= 0.006 * greatest(abs(p1.amount), abs(p2.amount)) + 0.01
 			            AND p1.kind <> 'fuzzy' AND p2.kind <> 'fuzzy'))
 			 WHERE p1.kind NOT IN ('exact', 'duplicate') AND p2.kind NOT IN ('exact', 'duplicate')
-			   AND (changed IS NULL OR p1.case_id = ANY (changed))) x);
+			   AND (NOT redo OR p1.case_id IN (SELECT rd.case_id FROM _gen_redo rd))) x);
 END
 $$;
 
 -- ---------------------------------------------------------------- generate
 
-CREATE OR REPLACE FUNCTION recon_gen.generate(n int, seed double precision DEFAULT 0.42, mix jsonb DEFAULT NULL,
-                                              prefix text DEFAULT 'g')
+CREATE FUNCTION recon_gen.generate(n int, seed double precision DEFAULT 0.42, mix jsonb DEFAULT NULL,
+                                   prefix text DEFAULT 'g')
 RETURNS TABLE (set_id int, ledger_source text, statement_source text, window_from timestamptz, window_to timestamptz,
                ledger_items bigint, statement_items bigint, counts jsonb, timings jsonb)
 LANGUAGE plpgsql
@@ -357,6 +395,9 @@ DECLARE
 	s bigint := ('x' || left(md5('recon_gen:' || seed::text), 15))::bit(60)::bigint;
 	base CONSTANT timestamptz := '2024-01-01 00:00:00+00';
 	labelled boolean := (m ->> 'labelled')::boolean;
+	label_noise float8 := (m ->> 'label_noise')::float8;
+	holdout_share float8 := (m ->> 'holdout')::float8;
+	order_share float8 := (m ->> 'order_share')::float8;
 	span int;
 	pool int;
 	sid int;
@@ -372,16 +413,15 @@ DECLARE
 	tm jsonb := '{}';
 	bad int[];
 	tries int := 0;
-	nchunks int;
 	ch int;
 	doc text;
 	docj jsonb;
 	imp bigint;
-	ids bigint[];
 	r record;
 	w_from timestamptz;
 	w_to timestamptz;
 	cnt jsonb;
+	unmapped bigint;
 	chunk_ledger CONSTANT int := 5000;
 	chunk_csv CONSTANT int := 50000;
 	chunk_camt CONSTANT int := 2000;
@@ -409,106 +449,128 @@ BEGIN
 	lsrc_id := tpwallet.create_recon_source(lsrc, 'ledger', jsonb_build_object('book', 'ops', 'accounts', jsonb_build_array(bank)));
 	ssrc_id := tpwallet.create_recon_source(ssrc, 'statement', jsonb_build_object('asset', 'USD', 'account', acct));
 
-	-- ---- cases: kind (exact counts, largest remainder), counterparty, flags
+	-- Work tables, each written once (temporary tables are not vacuumed:
+	-- an UPDATE of every row would double them).
 	IF to_regclass('pg_temp._gen_cases') IS NOT NULL THEN
-		DROP TABLE pg_temp._gen_cases, pg_temp._gen_items;
+		DROP TABLE pg_temp._gen_cases;
 	END IF;
-	IF to_regclass('pg_temp._gen_entries') IS NOT NULL THEN
-		DROP TABLE pg_temp._gen_entries;
+	IF to_regclass('pg_temp._gen_items') IS NOT NULL THEN
+		DROP TABLE pg_temp._gen_items;
+	END IF;
+	IF to_regclass('pg_temp._gen_redo') IS NOT NULL THEN
+		DROP TABLE pg_temp._gen_redo;
+	END IF;
+	IF to_regclass('pg_temp._gen_order') IS NOT NULL THEN
+		DROP TABLE pg_temp._gen_order;
+	END IF;
+	IF to_regclass('pg_temp._gen_map') IS NOT NULL THEN
+		DROP TABLE pg_temp._gen_map;
 	END IF;
 	CREATE TEMP TABLE _gen_cases (
-		case_id int PRIMARY KEY, kind text NOT NULL, cp text, mu float8, sgn int, a numeric, t timestamptz,
-		k int, by_order boolean, noise_side text, problem boolean, label boolean, holdout boolean,
-		sig_new boolean, sig_unusual boolean, sig_night boolean, sig_round boolean, sig_weekend boolean,
-		sig_burst boolean, burst_of int, attempt int NOT NULL DEFAULT 0);
+		case_id int PRIMARY KEY, kind text NOT NULL, cp text NOT NULL, mu float8 NOT NULL, sgn int NOT NULL, a numeric,
+		t timestamptz NOT NULL, k int NOT NULL, by_order boolean NOT NULL, noise_side text NOT NULL,
+		problem boolean, label boolean, holdout boolean,
+		sig_new boolean NOT NULL, sig_unusual boolean NOT NULL, sig_night boolean NOT NULL, sig_round boolean NOT NULL,
+		sig_weekend boolean NOT NULL, sig_burst boolean NOT NULL, burst_of int, attempt int NOT NULL DEFAULT 0);
 	CREATE TEMP TABLE _gen_items (
 		case_id int NOT NULL, item_no bigint PRIMARY KEY, kind text NOT NULL, side text NOT NULL, role text NOT NULL,
 		fmt text NOT NULL, amount numeric NOT NULL, occurred_at timestamptz NOT NULL, txid text, order_id text,
 		ext_id text, counterparty text, memo text, is_reversal boolean NOT NULL, expected text NOT NULL,
-		problem boolean, holdout boolean, item_id bigint, entry_id bigint, import_id bigint, line int, seq int, chunk int);
+		problem boolean, holdout boolean);
 	CREATE INDEX ON _gen_items (case_id);
 	CREATE INDEX ON _gen_items (occurred_at) WHERE kind NOT IN ('exact', 'duplicate');
 	CREATE INDEX ON _gen_items (abs(amount)) WHERE kind NOT IN ('exact', 'duplicate', 'fuzzy');
+	CREATE TEMP TABLE _gen_redo (case_id int PRIMARY KEY);
 	t0 := clock_timestamp();
 
-	WITH k AS (SELECT e.key AS kind, e.value::text::float8 * n AS want,
-	                  array_position(recon_gen.kinds(), e.key) AS pos
+	-- ---- the cases, in one statement
+	WITH k AS (SELECT e.key AS kind, e.value::text::float8 * n AS want, array_position(recon_gen.kinds(), e.key) AS pos
 	             FROM jsonb_each(m -> 'kinds') e),
+	-- exact counts per kind: largest remainder
 	f AS (SELECT k.*, floor(k.want)::int AS base_n, k.want - floor(k.want) AS frac FROM k),
 	g AS (SELECT f.kind, f.pos, f.base_n + CASE WHEN row_number() OVER (ORDER BY f.frac DESC, f.pos)
 	                                             <= n - sum(f.base_n) OVER () THEN 1 ELSE 0 END AS cnt FROM f),
 	cum AS (SELECT g.kind, sum(g.cnt) OVER (ORDER BY g.pos) - g.cnt AS lo, sum(g.cnt) OVER (ORDER BY g.pos) AS hi FROM g),
-	ranked AS (SELECT c AS case_id, row_number() OVER (ORDER BY recon_gen.u(s, c, 0), c) AS r
-	             FROM generate_series(1, n) c)
-	INSERT INTO _gen_cases (case_id, kind)
-	SELECT ranked.case_id, cum.kind FROM ranked JOIN cum ON ranked.r > cum.lo AND ranked.r <= cum.hi;
-
-	-- labelled sets: which exceptions are problems, their signals, the
-	-- recorded label (flipped with label_noise) and the held-out part
-	UPDATE _gen_cases c SET
-		problem = x.problem,
-		sig_new = recon_gen.u(s, c.case_id, 60) < CASE WHEN x.problem THEN 0.40 ELSE 0.04 END,
-		sig_unusual = recon_gen.u(s, c.case_id, 61) < CASE WHEN x.problem THEN 0.45 ELSE 0.05 END,
-		sig_night = recon_gen.u(s, c.case_id, 62) < CASE WHEN x.problem THEN 0.40 ELSE 0.04 END,
-		sig_round = recon_gen.u(s, c.case_id, 63) < CASE WHEN x.problem THEN 0.35 ELSE 0.04 END,
-		sig_weekend = recon_gen.u(s, c.case_id, 64) < CASE WHEN x.problem THEN 0.30 ELSE 0.05 END,
-		sig_burst = recon_gen.u(s, c.case_id, 65) < CASE WHEN x.problem THEN 0.30 ELSE 0.03 END,
-		label = x.problem <> (recon_gen.u(s, c.case_id, 66) < (m ->> 'label_noise')::float8),
-		holdout = recon_gen.u(s, c.case_id, 67) < (m ->> 'holdout')::float8
-	  FROM (SELECT c2.case_id, recon_gen.u(s, c2.case_id, 3) < CASE c2.kind
-	               WHEN 'fee' THEN 0.08 WHEN 'delayed' THEN 0.08 WHEN 'mismatch' THEN 0.5 WHEN 'missing_ledger' THEN 0.5
-	               WHEN 'missing_statement' THEN 0.45 WHEN 'noise' THEN 0.5 WHEN 'duplicate' THEN 0.3
-	               WHEN 'reversal_orphan' THEN 0.3 END AS problem
-	          FROM _gen_cases c2) x
-	 WHERE labelled AND x.case_id = c.case_id
-	   AND c.kind IN ('fee', 'delayed', 'mismatch', 'missing_ledger', 'missing_statement', 'noise', 'duplicate', 'reversal_orphan');
-	UPDATE _gen_cases SET sig_new = false, sig_unusual = false, sig_night = false, sig_round = false,
-	                      sig_weekend = false, sig_burst = false
-	 WHERE problem IS NULL;
-
-	-- counterparties: pool of regulars with a typical amount (50 to 50,000)
-	-- and a usual direction (70 % pay in, 30 % are paid), kept 90 % of the time
-	UPDATE _gen_cases c SET
-		cp = CASE WHEN c.sig_new THEN 'N' || lpad(c.case_id::text, 7, '0') ELSE 'C' || lpad(x.k::text, 6, '0') END,
-		mu = CASE WHEN c.sig_new THEN ln(50) + ln(1000) * recon_gen.u(s, c.case_id, 26)
-		          ELSE ln(50) + ln(1000) * recon_gen.u(s, -x.k, 500) END,
-		sgn = CASE WHEN (CASE WHEN c.sig_new THEN recon_gen.u(s, c.case_id, 27) ELSE recon_gen.u(s, -x.k, 501) END < 0.7)
-		               = (recon_gen.u(s, c.case_id, 2) < 0.9) THEN 1 ELSE -1 END,
-		k = 2 + floor(3 * recon_gen.u(s, c.case_id, 6))::int,
-		by_order = c.kind = 'exact' AND recon_gen.u(s, c.case_id, 7) < (m ->> 'order_share')::float8,
-		noise_side = CASE WHEN recon_gen.u(s, c.case_id, 8) < 0.5 THEN 'ledger' ELSE 'statement' END
-	  FROM (SELECT c2.case_id, 1 + floor(pool * recon_gen.u(s, c2.case_id, 1))::int AS k FROM _gen_cases c2) x
-	 WHERE x.case_id = c.case_id;
-
-	-- times: business hours on weekdays mostly (85 % of the weekend's move
-	-- to a day of that week); labelled exceptions in the
-	-- last 30 % of the span (their counterparties have a history by then)
-	UPDATE _gen_cases c SET t = x.d + make_interval(hours => x.h, secs => floor(3600 * recon_gen.u(s, c.case_id, 25)))
-	  FROM (SELECT y.case_id,
-	               CASE WHEN y.sig_weekend THEN y.d0 + (6 - extract(isodow FROM y.d0)::int) + (recon_gen.u(s, y.case_id, 23) < 0.5)::int
-	                    WHEN extract(isodow FROM y.d0) >= 6 AND recon_gen.u(s, y.case_id, 21) < 0.85
-	                    THEN y.d0 - (extract(isodow FROM y.d0)::int - 1) + floor(5 * recon_gen.u(s, y.case_id, 23))::int
-	                    ELSE y.d0 END::timestamp AT TIME ZONE 'UTC' AS d,
-	               CASE WHEN y.sig_night THEN floor(5 * recon_gen.u(s, y.case_id, 22))::int
-	                    WHEN recon_gen.u(s, y.case_id, 24) < 0.9 THEN 8 + floor(10 * recon_gen.u(s, y.case_id, 22))::int
-	                    ELSE floor(24 * recon_gen.u(s, y.case_id, 22))::int END AS h
-	          FROM (SELECT c2.case_id, c2.sig_weekend, c2.sig_night,
-	                       (base AT TIME ZONE 'UTC')::date
-	                       + floor(span * CASE WHEN c2.problem IS NOT NULL THEN 0.7 + 0.3 * recon_gen.u(s, c2.case_id, 20)
-	                                           ELSE recon_gen.u(s, c2.case_id, 20) END)::int AS d0
-	                  FROM _gen_cases c2) y) x
-	 WHERE x.case_id = c.case_id;
-
+	ranked AS (SELECT x AS case_id, row_number() OVER (ORDER BY recon_gen.u(s, x, 0), x) AS r FROM generate_series(1, n) x),
+	c0 AS (SELECT ranked.case_id, cum.kind FROM ranked JOIN cum ON ranked.r > cum.lo AND ranked.r <= cum.hi),
+	-- labelled sets: which exceptions are problems
+	c1 AS (SELECT c0.*,
+	              CASE WHEN labelled AND c0.kind IN ('fee', 'delayed', 'mismatch', 'missing_ledger', 'missing_statement',
+	                                                 'noise', 'duplicate', 'reversal_orphan')
+	                   THEN recon_gen.u(s, c0.case_id, 3) < CASE c0.kind WHEN 'fee' THEN 0.08 WHEN 'delayed' THEN 0.08
+	                        WHEN 'mismatch' THEN 0.5 WHEN 'missing_ledger' THEN 0.5 WHEN 'missing_statement' THEN 0.45
+	                        WHEN 'noise' THEN 0.5 WHEN 'duplicate' THEN 0.3 ELSE 0.3 END END AS problem,
+	              1 + floor(pool * recon_gen.u(s, c0.case_id, 1))::int AS cpk
+	         FROM c0),
+	-- their signals (problems mostly, other exceptions rarely), the recorded
+	-- label (flipped with label_noise) and the held-out part
+	c2 AS (SELECT c1.*,
+	              (c1.problem IS NOT NULL AND recon_gen.u(s, c1.case_id, 60) < CASE WHEN c1.problem THEN 0.40 ELSE 0.04 END) AS sig_new,
+	              (c1.problem IS NOT NULL AND recon_gen.u(s, c1.case_id, 61) < CASE WHEN c1.problem THEN 0.45 ELSE 0.05 END) AS sig_unusual,
+	              (c1.problem IS NOT NULL AND recon_gen.u(s, c1.case_id, 62) < CASE WHEN c1.problem THEN 0.40 ELSE 0.04 END) AS sig_night,
+	              (c1.problem IS NOT NULL AND recon_gen.u(s, c1.case_id, 63) < CASE WHEN c1.problem THEN 0.35 ELSE 0.04 END) AS sig_round,
+	              (c1.problem IS NOT NULL AND recon_gen.u(s, c1.case_id, 64) < CASE WHEN c1.problem THEN 0.30 ELSE 0.05 END) AS sig_weekend,
+	              (c1.problem IS NOT NULL AND recon_gen.u(s, c1.case_id, 65) < CASE WHEN c1.problem THEN 0.30 ELSE 0.03 END) AS sig_burst,
+	              c1.problem <> (recon_gen.u(s, c1.case_id, 66) < label_noise) AS label,
+	              CASE WHEN c1.problem IS NOT NULL THEN recon_gen.u(s, c1.case_id, 67) < holdout_share END AS holdout
+	         FROM c1),
+	-- counterparties: a pool of regulars with a typical amount (50 to
+	-- 50,000) and a usual direction (70 % pay in, 30 % are paid), kept 90 %
+	-- of the time; a new counterparty is seen once
+	c3 AS (SELECT c2.*,
+	              CASE WHEN c2.sig_new THEN 'N' || lpad(c2.case_id::text, 7, '0') ELSE 'C' || lpad(c2.cpk::text, 6, '0') END AS cp,
+	              CASE WHEN c2.sig_new THEN ln(50) + ln(1000) * recon_gen.u(s, c2.case_id, 26)
+	                   ELSE ln(50) + ln(1000) * recon_gen.u(s, -c2.cpk, 500) END AS mu,
+	              CASE WHEN (CASE WHEN c2.sig_new THEN recon_gen.u(s, c2.case_id, 27) ELSE recon_gen.u(s, -c2.cpk, 501) END < 0.7)
+	                        = (recon_gen.u(s, c2.case_id, 2) < 0.9) THEN 1 ELSE -1 END AS sgn,
+	              2 + floor(3 * recon_gen.u(s, c2.case_id, 6))::int AS k,
+	              c2.kind = 'exact' AND recon_gen.u(s, c2.case_id, 7) < order_share AS by_order,
+	              CASE WHEN recon_gen.u(s, c2.case_id, 8) < 0.5 THEN 'ledger' ELSE 'statement' END AS noise_side,
+	              -- the day: labelled exceptions in the last 30 % of the span
+	              -- (their counterparties have a history by then)
+	              (base AT TIME ZONE 'UTC')::date
+	              + floor(span * CASE WHEN c2.problem IS NOT NULL THEN 0.7 + 0.3 * recon_gen.u(s, c2.case_id, 20)
+	                                  ELSE recon_gen.u(s, c2.case_id, 20) END)::int AS d0
+	         FROM c2),
+	-- times: business hours on weekdays mostly (85 % of the weekend's
+	-- bookings move to a day of that week)
+	c4 AS (SELECT c3.*,
+	              (CASE WHEN c3.sig_weekend
+	                    THEN c3.d0 + (6 - extract(isodow FROM c3.d0)::int) + (recon_gen.u(s, c3.case_id, 23) < 0.5)::int
+	                    WHEN extract(isodow FROM c3.d0) >= 6 AND recon_gen.u(s, c3.case_id, 21) < 0.85
+	                    THEN c3.d0 - (extract(isodow FROM c3.d0)::int - 1) + floor(5 * recon_gen.u(s, c3.case_id, 23))::int
+	                    ELSE c3.d0 END::timestamp AT TIME ZONE 'UTC')
+	              + make_interval(hours => CASE WHEN c3.sig_night THEN floor(5 * recon_gen.u(s, c3.case_id, 22))::int
+	                                            WHEN recon_gen.u(s, c3.case_id, 24) < 0.9
+	                                            THEN 8 + floor(10 * recon_gen.u(s, c3.case_id, 22))::int
+	                                            ELSE floor(24 * recon_gen.u(s, c3.case_id, 22))::int END,
+	                              secs => floor(3600 * recon_gen.u(s, c3.case_id, 25))) AS t
+	         FROM c3),
 	-- bursts: 3 to 5 ordinary payments of the same counterparty in the hour before
-	INSERT INTO _gen_cases (case_id, kind, cp, mu, sgn, t, k, by_order, noise_side, burst_of,
-	                        sig_new, sig_unusual, sig_night, sig_round, sig_weekend, sig_burst)
-	SELECT n + row_number() OVER (ORDER BY c.case_id, g.i), 'exact', c.cp, c.mu, c.sgn,
-	       c.t - make_interval(secs => 120 + floor(3200 * recon_gen.u(s, c.case_id, 70 + g.i))), 2, false, 'ledger', c.case_id,
-	       false, false, false, false, false, false
-	  FROM _gen_cases c CROSS JOIN LATERAL generate_series(1, 3 + floor(3 * recon_gen.u(s, c.case_id, 69))::int) g (i)
-	 WHERE c.sig_burst;
-
-	PERFORM recon_gen._draw_amounts(s);
+	allc AS (
+		SELECT c4.case_id, c4.kind, c4.cp, c4.mu, c4.sgn, c4.t, c4.k, c4.by_order, c4.noise_side, c4.problem, c4.label,
+		       c4.holdout, c4.sig_new, c4.sig_unusual, c4.sig_night, c4.sig_round, c4.sig_weekend, c4.sig_burst,
+		       NULL::int AS burst_of
+		  FROM c4
+		UNION ALL
+		SELECT (n + row_number() OVER (ORDER BY c4.case_id, b.i))::int, 'exact', c4.cp, c4.mu, c4.sgn,
+		       c4.t - make_interval(secs => 120 + floor(3200 * recon_gen.u(s, c4.case_id, 70 + b.i))), 2, false, 'ledger',
+		       NULL, NULL, NULL, false, false, false, false, false, false, c4.case_id
+		  FROM c4 CROSS JOIN LATERAL generate_series(1, 3 + floor(3 * recon_gen.u(s, c4.case_id, 69))::int) b (i)
+		 WHERE c4.sig_burst),
+	withb AS (SELECT allc.*, recon_gen._base_amount(s, allc.case_id, 0, allc.mu, allc.sig_unusual,
+	                                                recon_gen._min_amount(allc.kind)) AS b
+	            FROM allc)
+	INSERT INTO _gen_cases (case_id, kind, cp, mu, sgn, a, t, k, by_order, noise_side, problem, label, holdout,
+	                        sig_new, sig_unusual, sig_night, sig_round, sig_weekend, sig_burst, burst_of)
+	SELECT w.case_id, w.kind, w.cp, w.mu, w.sgn, w.sgn * recon_gen._round_amount(w.b, w.sig_round, recon_gen.u(s, w.case_id, 104)),
+	       w.t, w.k, w.by_order,
+	       w.noise_side, w.problem, w.label, w.holdout, w.sig_new, w.sig_unusual, w.sig_night, w.sig_round,
+	       w.sig_weekend, w.sig_burst, w.burst_of
+	  FROM withb w;
+	ANALYZE _gen_cases;
+	INSERT INTO _gen_redo SELECT c.case_id FROM _gen_cases c;
+	ANALYZE _gen_redo;
 	PERFORM recon_gen._make_items(s, prefix);
 	ANALYZE _gen_items;
 	tm := tm || jsonb_build_object('cases', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
@@ -516,7 +578,7 @@ BEGIN
 	-- ---- repair: draw other amounts for cases a run could confuse
 	t0 := clock_timestamp();
 	LOOP
-		bad := recon_gen._conflicts(CASE WHEN tries > 0 THEN bad END);
+		bad := recon_gen._conflicts(tries > 0);
 		EXIT WHEN cardinality(bad) = 0;
 		tries := tries + 1;
 		IF tries > 50 THEN
@@ -524,23 +586,37 @@ BEGIN
 				MESSAGE = format('%s cases still have confusable amounts after 50 draws', cardinality(bad)),
 				HINT = 'The mix is too dense for its span: give a larger "span_days".';
 		END IF;
-		UPDATE _gen_cases c SET attempt = c.attempt + 1 WHERE c.case_id = ANY (bad);
-		PERFORM recon_gen._draw_amounts(s, bad);
-		DELETE FROM _gen_items i WHERE i.case_id = ANY (bad);
-		PERFORM recon_gen._make_items(s, prefix, bad);
+		TRUNCATE _gen_redo;
+		INSERT INTO _gen_redo SELECT DISTINCT unnest(bad);
+		ANALYZE _gen_redo;
+		PERFORM recon_gen._redraw_amounts(s);
+		DELETE FROM _gen_items i WHERE i.case_id IN (SELECT rd.case_id FROM _gen_redo rd);
+		PERFORM recon_gen._make_items(s, prefix);
 	END LOOP;
 	tm := tm || jsonb_build_object('repair', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2), 'repair_rounds', tries);
 
+	-- ---- where every item goes: its batch or file (chunk) and its place
+	-- there (pos) -- in booking-time order; a case's CSV lines all go into
+	-- the file of its first line (two identical lines are two items only
+	-- within one file)
+	CREATE TEMP TABLE _gen_order AS
+	WITH o AS (SELECT i.item_no, i.case_id, i.fmt,
+	                  row_number() OVER (PARTITION BY i.fmt ORDER BY i.occurred_at, i.item_no) AS seq
+	             FROM _gen_items i WHERE i.fmt <> 'reversal'),
+	c AS (SELECT o.*, CASE o.fmt WHEN 'transfer' THEN (o.seq - 1) / chunk_ledger
+	                             WHEN 'camt053' THEN (o.seq - 1) / chunk_camt
+	                             ELSE (min(o.seq) OVER (PARTITION BY o.case_id, o.fmt) - 1) / chunk_csv END AS chunk
+	        FROM o)
+	SELECT c.item_no, c.fmt, c.chunk::int AS chunk, row_number() OVER (PARTITION BY c.fmt, c.chunk ORDER BY c.seq)::int AS pos
+	  FROM c;
+	CREATE INDEX ON _gen_order (fmt, chunk);
+	ANALYZE _gen_order;
+	-- what each item became: a journal entry, or a line of an import
+	CREATE TEMP TABLE _gen_map (item_no bigint PRIMARY KEY, entry_id bigint, import_id bigint, line int);
+
 	-- ---- the ledger: post_batch in chunks, then the reversals, then the sync
 	t0 := clock_timestamp();
-	UPDATE _gen_items i SET seq = x.r
-	  FROM (SELECT i2.item_no, row_number() OVER (ORDER BY i2.occurred_at, i2.item_no) AS r
-	          FROM _gen_items i2 WHERE i2.fmt = 'transfer') x
-	 WHERE x.item_no = i.item_no;
-	ANALYZE _gen_items;
-	CREATE TEMP TABLE _gen_entries (seq int PRIMARY KEY, entry_id bigint NOT NULL);
-	nchunks := ceil((SELECT count(*) FROM _gen_items i WHERE i.fmt = 'transfer') / chunk_ledger::numeric);
-	FOR c IN 0 .. nchunks - 1 LOOP
+	FOR ch IN SELECT DISTINCT o.chunk FROM _gen_order o WHERE o.fmt = 'transfer' ORDER BY 1 LOOP
 		SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
 		           'debit_account', CASE WHEN i.amount > 0 THEN bank ELSE clearing END,
 		           'credit_account', CASE WHEN i.amount > 0 THEN clearing ELSE bank END,
@@ -550,64 +626,41 @@ BEGIN
 		           'metadata', jsonb_strip_nulls(jsonb_build_object(
 		               'counterparty', i.counterparty, 'memo', i.memo,
 		               'order_id', CASE WHEN i.order_id IS DISTINCT FROM i.txid THEN i.order_id END))))
-		         ORDER BY i.seq)
+		         ORDER BY o.pos)
 		  INTO docj
-		  FROM _gen_items i WHERE i.fmt = 'transfer' AND i.seq > c * chunk_ledger AND i.seq <= (c + 1) * chunk_ledger;
-		INSERT INTO _gen_entries (seq, entry_id)
-		SELECT c * chunk_ledger + p.o, p.e FROM tpwallet.post_batch(docj) WITH ORDINALITY AS p (e, o);
+		  FROM _gen_order o JOIN _gen_items i USING (item_no) WHERE o.fmt = 'transfer' AND o.chunk = ch;
+		INSERT INTO _gen_map (item_no, entry_id)
+		SELECT o.item_no, p.e
+		  FROM tpwallet.post_batch(docj) WITH ORDINALITY AS p (e, k)
+		  JOIN _gen_order o ON o.fmt = 'transfer' AND o.chunk = ch AND o.pos = p.k;
 	END LOOP;
-	UPDATE _gen_items i SET entry_id = e.entry_id FROM _gen_entries e WHERE i.fmt = 'transfer' AND e.seq = i.seq;
-	-- a reversal reverses the case's posting
-	FOR r IN SELECT i.item_no, o.entry_id FROM _gen_items i JOIN _gen_items o ON o.item_no = i.item_no - 1
+	-- a reversal reverses the case's posting (the item before it)
+	FOR r IN SELECT i.item_no, m.entry_id FROM _gen_items i JOIN _gen_map m ON m.item_no = i.item_no - 1
 	          WHERE i.fmt = 'reversal' ORDER BY i.item_no LOOP
-		UPDATE _gen_items i SET entry_id = tpwallet.reverse_entry(r.entry_id, 'generated: the payment was cancelled')
-		 WHERE i.item_no = r.item_no;
+		INSERT INTO _gen_map (item_no, entry_id)
+		VALUES (r.item_no, tpwallet.reverse_entry(r.entry_id, 'generated: the payment was cancelled'));
 	END LOOP;
 	tm := tm || jsonb_build_object('post', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
 	t0 := clock_timestamp();
 	PERFORM tpwallet.recon_sync_ledger(lsrc);
-	ANALYZE _gen_entries;
-	UPDATE _gen_items g SET item_id = i.item_id, occurred_at = i.occurred_at
-	  FROM tpwallet.recon_items i
-	 WHERE g.side = 'ledger' AND i.source_id = lsrc_id AND i.entry_id = g.entry_id;
 	tm := tm || jsonb_build_object('sync', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
 
-	-- ---- the statement: CSV in chunks (in booking-time order), camt.053 for reversal lines
+	-- ---- the statement: CSV files, and camt.053 for the reversal lines
 	t0 := clock_timestamp();
-	-- A case's lines go into one file (the chunk of its first line): two
-	-- identical lines are two items only within one file.
-	UPDATE _gen_items i SET seq = x.r
-	  FROM (SELECT i2.item_no, row_number() OVER (ORDER BY i2.occurred_at, i2.item_no) AS r
-	          FROM _gen_items i2 WHERE i2.fmt = 'csv') x
-	 WHERE x.item_no = i.item_no;
-	UPDATE _gen_items i SET chunk = x.chunk
-	  FROM (SELECT i2.case_id, (min(i2.seq) - 1) / chunk_csv AS chunk FROM _gen_items i2 WHERE i2.fmt = 'csv' GROUP BY i2.case_id) x
-	 WHERE i.fmt = 'csv' AND x.case_id = i.case_id;
-	-- line 1 is the header
-	UPDATE _gen_items i SET line = x.line
-	  FROM (SELECT i2.item_no, 1 + row_number() OVER (PARTITION BY i2.chunk ORDER BY i2.seq) AS line
-	          FROM _gen_items i2 WHERE i2.fmt = 'csv') x
-	 WHERE x.item_no = i.item_no;
-	ANALYZE _gen_items;
-	FOR ch IN SELECT DISTINCT i.chunk FROM _gen_items i WHERE i.fmt = 'csv' ORDER BY 1 LOOP
+	FOR ch IN SELECT DISTINCT o.chunk FROM _gen_order o WHERE o.fmt = 'csv' ORDER BY 1 LOOP
 		SELECT 'ext_id,txid,order_id,amount,occurred_at,counterparty,memo' || E'\n'
 		       || string_agg(concat_ws(',', coalesce(i.ext_id, ''), coalesce(i.txid, ''), coalesce(i.order_id, ''), i.amount::text,
 		                               to_char(i.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
-		                               coalesce(i.counterparty, ''), coalesce(i.memo, '')), E'\n' ORDER BY i.line)
+		                               coalesce(i.counterparty, ''), coalesce(i.memo, '')), E'\n' ORDER BY o.pos)
 		  INTO doc
-		  FROM _gen_items i WHERE i.fmt = 'csv' AND i.chunk = ch;
+		  FROM _gen_order o JOIN _gen_items i USING (item_no) WHERE o.fmt = 'csv' AND o.chunk = ch;
 		PERFORM tpwallet.import_statement(ssrc, doc, 'csv', NULL);
 		SELECT max(x.import_id) INTO imp FROM tpwallet.recon_imports x WHERE x.source_id = ssrc_id;
-		UPDATE _gen_items g SET item_id = i.item_id, import_id = imp
-		  FROM tpwallet.recon_items i
-		 WHERE g.fmt = 'csv' AND g.chunk = ch AND i.import_id = imp AND i.line = g.line;
+		-- line 1 is the header
+		INSERT INTO _gen_map (item_no, import_id, line)
+		SELECT o.item_no, imp, o.pos + 1 FROM _gen_order o WHERE o.fmt = 'csv' AND o.chunk = ch;
 	END LOOP;
-	UPDATE _gen_items i SET seq = x.r
-	  FROM (SELECT i2.item_no, row_number() OVER (ORDER BY i2.occurred_at, i2.item_no) AS r
-	          FROM _gen_items i2 WHERE i2.fmt = 'camt053') x
-	 WHERE x.item_no = i.item_no;
-	nchunks := ceil((SELECT count(*) FROM _gen_items i WHERE i.fmt = 'camt053') / chunk_camt::numeric);
-	FOR c IN 0 .. nchunks - 1 LOOP
+	FOR ch IN SELECT DISTINCT o.chunk FROM _gen_order o WHERE o.fmt = 'camt053' ORDER BY 1 LOOP
 		SELECT format('<?xml version="1.0" encoding="UTF-8"?>'
 		              '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02"><BkToCstmrStmt>'
 		              '<GrpHdr><MsgId>%s-%s</MsgId><CreDtTm>%s</CreDtTm></GrpHdr>'
@@ -616,7 +669,7 @@ BEGIN
 		              '<Dt><Dt>%s</Dt></Dt></Bal>'
 		              '<Bal><Tp><CdOrPrtry><Cd>CLBD</Cd></CdOrPrtry></Tp><Amt Ccy="USD">%s</Amt><CdtDbtInd>%s</CdtDbtInd>'
 		              '<Dt><Dt>%s</Dt></Dt></Bal>%s</Stmt></BkToCstmrStmt></Document>',
-		              prefix, c + 1, to_char(base AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), prefix, c + 1, acct,
+		              prefix, ch + 1, to_char(base AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), prefix, ch + 1, acct,
 		              to_char(min(i.occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'), abs(sum(i.amount)),
 		              CASE WHEN sum(i.amount) < 0 THEN 'DBIT' ELSE 'CRDT' END,
 		              to_char(max(i.occurred_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
@@ -631,49 +684,55 @@ BEGIN
 		                                i.ext_id, i.ext_id,
 		                                CASE WHEN i.amount < 0 THEN 'Cdtr' ELSE 'Dbtr' END, i.counterparty,
 		                                CASE WHEN i.amount < 0 THEN 'Cdtr' ELSE 'Dbtr' END, i.memo),
-		                         '' ORDER BY i.seq))
+		                         '' ORDER BY o.pos))
 		  INTO doc
-		  FROM _gen_items i WHERE i.fmt = 'camt053' AND i.seq > c * chunk_camt AND i.seq <= (c + 1) * chunk_camt;
+		  FROM _gen_order o JOIN _gen_items i USING (item_no) WHERE o.fmt = 'camt053' AND o.chunk = ch;
 		PERFORM tpwallet.import_statement(ssrc, doc, 'camt053', NULL);
 		SELECT max(x.import_id) INTO imp FROM tpwallet.recon_imports x WHERE x.source_id = ssrc_id;
 		-- line is the entry's number in the file
-		UPDATE _gen_items g SET item_id = i.item_id, import_id = imp, line = i.line
-		  FROM tpwallet.recon_items i
-		 WHERE g.fmt = 'camt053' AND g.seq > c * chunk_camt AND g.seq <= (c + 1) * chunk_camt
-		   AND i.import_id = imp AND i.line = g.seq - c * chunk_camt;
+		INSERT INTO _gen_map (item_no, import_id, line)
+		SELECT o.item_no, imp, o.pos FROM _gen_order o WHERE o.fmt = 'camt053' AND o.chunk = ch;
 	END LOOP;
 	tm := tm || jsonb_build_object('import', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
 
-	IF EXISTS (SELECT 1 FROM _gen_items i WHERE i.item_id IS NULL) THEN
-		RAISE EXCEPTION USING ERRCODE = 'XX000',
-			MESSAGE = format('%s generated items did not become recon items', (SELECT count(*) FROM _gen_items i WHERE i.item_id IS NULL));
-	END IF;
-
 	-- ---- the truth
 	t0 := clock_timestamp();
-	SELECT min(i.occurred_at), max(i.occurred_at) INTO w_from, w_to FROM _gen_items i;
-	w_from := date_trunc('day', w_from);
-	w_to := date_trunc('day', w_to) + interval '1 day';
-	SELECT jsonb_object_agg(x.kind, jsonb_build_object('cases', x.cases, 'ledger_items', x.li, 'statement_items', x.si)
-	                        ORDER BY array_position(recon_gen.kinds(), x.kind))
+	ANALYZE _gen_map;
+	SELECT jsonb_object_agg(x.kind, jsonb_build_object('cases', x.cases, 'ledger_items', x.li, 'statement_items', x.si))
 	  INTO cnt
-	  FROM (SELECT c.kind, count(DISTINCT c.case_id) AS cases,
-	               count(i.item_no) FILTER (WHERE i.side = 'ledger') AS li, count(i.item_no) FILTER (WHERE i.side = 'statement') AS si
-	          FROM _gen_cases c LEFT JOIN _gen_items i ON i.case_id = c.case_id GROUP BY c.kind) x;
+	  FROM (SELECT c.kind, count(*) AS cases, sum(i.li) AS li, sum(i.si) AS si
+	          FROM _gen_cases c
+	          LEFT JOIN (SELECT i.case_id, count(*) FILTER (WHERE i.side = 'ledger') AS li,
+	                            count(*) FILTER (WHERE i.side = 'statement') AS si
+	                       FROM _gen_items i GROUP BY i.case_id) i ON i.case_id = c.case_id
+	         GROUP BY c.kind) x;
 	INSERT INTO recon_gen.sets (prefix, n, seed, mix, ledger_source, statement_source, window_from, window_to, counts)
-	VALUES (prefix, n, seed, m || jsonb_build_object('span_days', span, 'counterparties', pool), lsrc, ssrc, w_from, w_to, cnt)
+	VALUES (prefix, n, seed, m || jsonb_build_object('span_days', span, 'counterparties', pool), lsrc, ssrc,
+	        '-infinity', 'infinity', cnt)
 	RETURNING recon_gen.sets.set_id INTO sid;
+	WITH j AS (
+		SELECT i.*, m.entry_id, coalesce(li.item_id, si.item_id) AS item_id, coalesce(li.occurred_at, si.occurred_at) AS at
+		  FROM _gen_items i
+		  JOIN _gen_map m USING (item_no)
+		  LEFT JOIN tpwallet.recon_items li ON li.source_id = lsrc_id AND li.entry_id = m.entry_id
+		  LEFT JOIN tpwallet.recon_items si ON si.import_id = m.import_id AND si.line = m.line),
+	-- of two identical lines the first (lower item id) is matched, the second is the duplicate
+	e AS (SELECT j.*, CASE WHEN j.kind = 'duplicate' AND j.side = 'statement'
+	                       THEN CASE WHEN j.item_id = min(j.item_id) OVER (PARTITION BY j.case_id, j.side)
+	                                 THEN 'matched' ELSE 'duplicate' END
+	                       ELSE j.expected END AS truth
+	        FROM j)
 	INSERT INTO recon_gen.truth_items (set_id, item_no, case_id, kind, side, role, fmt, amount, occurred_at, txid, order_id,
 	                                   ext_id, counterparty, is_reversal, expected, problem, holdout, item_id, entry_id)
-	SELECT sid, i.item_no, i.case_id, i.kind, i.side, i.role, i.fmt, i.amount, i.occurred_at, i.txid, i.order_id,
-	       i.ext_id, i.counterparty, i.is_reversal,
-	       -- of two identical lines the first (lower item id) is matched, the second is the duplicate
-	       CASE WHEN i.kind = 'duplicate' AND i.side = 'statement'
-	            THEN CASE WHEN i.item_id = min(i.item_id) OVER (PARTITION BY i.case_id, i.side) THEN 'matched' ELSE 'duplicate' END
-	            ELSE i.expected END,
-	       i.problem, i.holdout, i.item_id, i.entry_id
-	  FROM _gen_items i;
-	UPDATE recon_gen.truth_items t SET problem = NULL, holdout = NULL WHERE t.set_id = sid AND t.expected = 'matched';
+	SELECT sid, e.item_no, e.case_id, e.kind, e.side, e.role, e.fmt, e.amount, coalesce(e.at, e.occurred_at), e.txid,
+	       e.order_id, e.ext_id, e.counterparty, e.is_reversal, e.truth,
+	       CASE WHEN e.truth <> 'matched' THEN e.problem END, CASE WHEN e.truth <> 'matched' THEN e.holdout END,
+	       e.item_id, e.entry_id
+	  FROM e;
+	SELECT count(*) INTO unmapped FROM recon_gen.truth_items t WHERE t.set_id = sid AND t.item_id IS NULL;
+	IF unmapped > 0 OR (SELECT count(*) FROM _gen_items) <> (SELECT count(*) FROM recon_gen.truth_items t WHERE t.set_id = sid) THEN
+		RAISE EXCEPTION USING ERRCODE = 'XX000', MESSAGE = format('%s generated items did not become recon items', unmapped);
+	END IF;
 	ANALYZE recon_gen.truth_items;
 	WITH m AS (SELECT t.case_id, t.kind, t.item_id, t.side, t.entry_id, t.ext_id,
 	                  bool_or(t.side = 'ledger') OVER w AND bool_or(t.side = 'statement') OVER w AS two_sided
@@ -684,10 +743,14 @@ BEGIN
 	       a.entry_id, CASE WHEN a.side = 'statement' THEN a.ext_id END, b.entry_id, CASE WHEN b.side = 'statement' THEN b.ext_id END
 	  FROM m a JOIN m b ON b.case_id = a.case_id AND b.item_id > a.item_id
 	 WHERE a.side <> b.side OR NOT a.two_sided;
+	-- a run over [window_from, window_to) sees every item
+	SELECT date_trunc('day', min(t.occurred_at)), date_trunc('day', max(t.occurred_at)) + interval '1 day'
+	  INTO w_from, w_to
+	  FROM recon_gen.truth_items t WHERE t.set_id = sid;
 	tm := tm || jsonb_build_object('truth', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2),
 	                               'total', round(extract(epoch FROM clock_timestamp() - clk)::numeric, 2));
-	UPDATE recon_gen.sets x SET timings = tm WHERE x.set_id = sid;
-	DROP TABLE _gen_cases, _gen_items, _gen_entries;
+	UPDATE recon_gen.sets x SET timings = tm, window_from = w_from, window_to = w_to WHERE x.set_id = sid;
+	DROP TABLE _gen_cases, _gen_items, _gen_redo, _gen_order, _gen_map;
 
 	RETURN QUERY
 	SELECT x.set_id, x.ledger_source, x.statement_source, x.window_from, x.window_to,
@@ -700,7 +763,7 @@ $$;
 
 -- A labelled set for the anomaly score: mostly ordinary payments (the
 -- counterparties' history) and exceptions of which some are problems.
-CREATE OR REPLACE FUNCTION recon_gen.generate_labelled(n int, seed double precision DEFAULT 0.42,
+CREATE FUNCTION recon_gen.generate_labelled(n int, seed double precision DEFAULT 0.42,
                                                        prefix text DEFAULT 'l', label_noise float8 DEFAULT 0.05)
 RETURNS TABLE (set_id int, ledger_source text, statement_source text, window_from timestamptz, window_to timestamptz,
                ledger_items bigint, statement_items bigint, counts jsonb, timings jsonb)
@@ -709,13 +772,13 @@ AS $$
 	SELECT * FROM recon_gen.generate(n, seed,
 	       jsonb_build_object('exact', 0.78, 'fee', 0.04, 'delayed', 0.05, 'mismatch', 0.02, 'missing_ledger', 0.04,
 	                          'missing_statement', 0.04, 'noise', 0.02, 'duplicate', 0.01,
-	                          'labelled', true, 'label_noise', label_noise), prefix)
+	                          'labelled', true, 'label_noise', label_noise, 'span_days', 60), prefix)
 $$;
 
 -- ---------------------------------------------------------------- scoring
 
 -- The set whose sources a run compared.
-CREATE OR REPLACE FUNCTION recon_gen.set_of(run_id bigint)
+CREATE FUNCTION recon_gen.set_of(run_id bigint)
 RETURNS int
 LANGUAGE sql STABLE
 AS $$
@@ -738,7 +801,7 @@ $$;
 --   of that kind the run treated as the truth says, total = its items);
 --   not_in_run: items of the set that are neither matched nor an
 --   exception in this run.
-CREATE OR REPLACE FUNCTION recon_gen.score(run_id bigint)
+CREATE FUNCTION recon_gen.score(run_id bigint)
 RETURNS TABLE (metric text, scope text, value numeric, hits bigint, total bigint)
 LANGUAGE plpgsql STABLE
 AS $$
@@ -811,7 +874,7 @@ $$;
 -- The labels of a labelled set's exceptions in a run: one row per
 -- exception whose item the truth expects to be an exception, with its
 -- recorded label and whether it is in the held-out part.
-CREATE OR REPLACE FUNCTION recon_gen.labels(run_id bigint)
+CREATE FUNCTION recon_gen.labels(run_id bigint)
 RETURNS TABLE (exception_id bigint, is_problem boolean, holdout boolean, kind text, class text)
 LANGUAGE sql STABLE
 AS $$
