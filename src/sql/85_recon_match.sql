@@ -339,6 +339,9 @@ BEGIN
 	                               (r ->> 'max_partial_items')::int, (r ->> 'lookback')::interval);
 
 	PERFORM tpwallet._recon_resolve_matched(run);
+	-- every exception gets its anomaly score (88_recon_score.sql) from the
+	-- newest model, or the documented prior before any model is trained
+	PERFORM tpwallet.recon_score_exceptions(run);
 	UPDATE tpwallet.recon_runs SET status = 'done', finished_at = clock_timestamp(),
 	       left_items = (stats ->> 'left_items')::int, right_items = (stats ->> 'right_items')::int,
 	       matches = (SELECT count(*) FROM tpwallet.recon_matches m WHERE m.run_id = run),

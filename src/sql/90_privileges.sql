@@ -248,6 +248,35 @@ BEGIN
 END
 $recon_review_dump$;
 
+-- anomaly score: readers read the models and evaluate them on labels they
+-- can read; operators score exceptions (like reconcile, part of a run);
+-- admins train, since the newest model decides which exceptions are looked
+-- at first.  recon_train_model and the evaluation read their labels with
+-- the caller's privileges; _recon_train stores the model as the owner.
+GRANT SELECT ON tpwallet.recon_models TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_evaluate_model(bigint, regclass, int),
+	tpwallet._recon_evaluate(bigint, regclass, int)
+	TO tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_score_exceptions(bigint) TO tpwallet_operator;
+GRANT EXECUTE ON FUNCTION tpwallet.recon_train_model(regclass), tpwallet._recon_train(bigint[], boolean[], text)
+	TO tpwallet_admin;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_feature_names(), tpwallet._recon_features(bigint[]),
+	tpwallet._recon_prior_model(), tpwallet._recon_scores(bigint[], bigint),
+	tpwallet._recon_auc(float8[], boolean[]), tpwallet._recon_read_labels(regclass)
+	TO tpwallet_owner, tpwallet_reader;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_logreg(float8[], boolean[], float8, int) TO tpwallet_owner;
+
+DO $recon_score_dump$
+DECLARE
+	t text;
+BEGIN
+	FOREACH t IN ARRAY ARRAY['recon_models', 'recon_models_model_id_seq']
+	LOOP
+		PERFORM pg_catalog.pg_extension_config_dump(('tpwallet.' || t)::regclass, '');
+	END LOOP;
+END
+$recon_score_dump$;
+
 -- The guard checks (_guards_intact, and the event trigger that protects
 -- the guards, which runs as whoever changes a table and cannot read
 -- guarded_tables) compare with the number of guard triggers this script
