@@ -11,6 +11,9 @@ SELECT plan(16);
 SET client_min_messages = warning;
 \i test/recon/generator.sql
 SELECT * FROM recon_gen.generate(2000, 0.42, NULL, 't');
+-- statistics for the new rows (this transaction's own), so that plans fit the data
+ANALYZE tpwallet.recon_items;
+ANALYZE tpwallet.recon_exceptions;
 SELECT tpwallet.reconcile(ledger_source, statement_source, window_from, window_to) AS run
   FROM recon_gen.sets WHERE prefix = 't' \gset
 CREATE TEMP TABLE score AS SELECT * FROM recon_gen.score(:run);
