@@ -59,12 +59,14 @@ ALTER TABLE tpwallet.accounts ENABLE ALWAYS TRIGGER tpwallet_guard_identity;
 
 -- Which guards must exist, enabled ALWAYS ('A'): 2 on each of the 10 ledger
 -- tables above, of the 3 key-store tables (50_keys.sql) and of the 2 FROST
--- tables (60_frost.sql) and of the 3 price tables (70_prices.sql).
+-- tables (60_frost.sql), of the 3 price tables (70_prices.sql), of the 7
+-- reconciliation tables (80_recon.sql, 85_recon_match.sql) and of
+-- recon_models (88_recon_score.sql).
 CREATE FUNCTION tpwallet._guards_intact()
 RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
 AS $$
-	SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
+	SELECT count(*) = 52 AND bool_and(t.tgenabled = 'A')
 	  FROM pg_catalog.pg_trigger t
 	  JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	 WHERE c.relnamespace = 'tpwallet'::regnamespace
@@ -83,7 +85,7 @@ BEGIN
 		RETURN;
 	END IF;
 	-- the same test as tpwallet._guards_intact(), inline: it runs as the caller
-	IF NOT (SELECT count(*) = 50 AND bool_and(t.tgenabled = 'A')
+	IF NOT (SELECT count(*) = 52 AND bool_and(t.tgenabled = 'A')
 	          FROM pg_catalog.pg_trigger t
 	          JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid
 	         WHERE c.relnamespace = 'tpwallet'::regnamespace

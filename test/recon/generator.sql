@@ -16,6 +16,11 @@
 -- the pairs of items a correct run puts in one match.  score(run) compares
 -- a run with that truth.  Everything is a function of the seed (hashes,
 -- not random()): the same call gives the same items, amounts and times.
+-- generate_labelled(n, seed, prefix, label_noise) makes a set whose
+-- exceptions are labelled problems or not (for the anomaly score);
+-- labels(run) lists them.  The benchmark's million cases per side:
+--   SELECT * FROM recon_gen.generate(1000000, 0.42,
+--     '{"exact": 0.90, "fuzzy": 0.07, "split": 0.005, "merged": 0.005, "noise": 0.02}', 'bench');
 -- docs/reconciliation.md, "Test data generator", is the manual.
 --
 -- Loading this file again replaces the functions and keeps the data.
@@ -216,6 +221,16 @@ AS $$
 	            ELSE 100 * (greatest(1, round(a / 100)) + floor(3 * u)::int) END
 $$;
 
+-- The log of a case's typical amount: its counterparty's; split and merged
+-- cases are batches, 20 times larger (so that their parts are not crowded
+-- among the small amounts, where equal amounts are common).
+CREATE FUNCTION recon_gen._case_mu(mu float8, kind text)
+RETURNS float8
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$
+	SELECT mu + CASE WHEN kind IN ('split', 'merged') THEN ln(20) ELSE 0 END
+$$;
+
 CREATE FUNCTION recon_gen._min_amount(kind text)
 RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -231,7 +246,7 @@ AS $$
 BEGIN
 	UPDATE _gen_cases c SET attempt = c.attempt + 1 WHERE c.case_id IN (SELECT rd.case_id FROM _gen_redo rd);
 	UPDATE _gen_cases c SET a = c.sgn * recon_gen._round_amount(x.b, c.sig_round, recon_gen.u(s, c.case_id, 104 + 4 * c.attempt))
-	  FROM (SELECT c2.case_id, recon_gen._base_amount(s, c2.case_id, c2.attempt, c2.mu, c2.sig_unusual,
+	  FROM (SELECT c2.case_id, recon_gen._base_amount(s, c2.case_id, c2.attempt, recon_gen._case_mu(c2.mu, c2.kind), c2.sig_unusual,
 	                                                  recon_gen._min_amount(c2.kind)) AS b
 	          FROM _gen_cases c2 WHERE c2.case_id IN (SELECT rd.case_id FROM _gen_redo rd)) x
 	 WHERE x.case_id = c.case_id;
@@ -334,7 +349,8 @@ BEGIN
 	INSERT INTO _gen_items (case_id, item_no, kind, side, role, fmt, amount, occurred_at, txid, order_id, ext_id,
 	                        counterparty, memo, is_reversal, expected, problem, holdout)
 	SELECT it.case_id, it.item_no, it.kind, it.side, it.role, it.fmt, it.amount,
-	       date_trunc('second', it.occurred_at), it.txid, it.order_id, it.ext_id, it.counterparty, it.memo,
+	       CASE WHEN it.fmt = 'reversal' THEN it.occurred_at ELSE date_trunc('second', it.occurred_at) END,
+	       it.txid, it.order_id, it.ext_id, it.counterparty, it.memo,
 	       it.is_reversal, it.expected,
 	       CASE WHEN it.expected <> 'matched' THEN c.label END, CASE WHEN it.expected <> 'matched' THEN c.holdout END
 	  FROM it JOIN c ON c.case_id = it.case_id;
@@ -382,6 +398,55 @@ BEGIN
 END
 $$;
 
+-- The items the newest import of a statement source made from the file
+-- of chunk ch: its lines in order (CSV: line 1 is the header; camt.053: an
+-- entry's number), one item each, in the order of their places (pos).
+CREATE FUNCTION recon_gen._map_import(source_id int, fmt text, ch int)
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	imp bigint;
+	ids bigint[];
+	want int;
+BEGIN
+	SELECT max(x.import_id) INTO imp FROM tpwallet.recon_imports x WHERE x.source_id = _map_import.source_id;
+	SELECT array_agg(i.item_id ORDER BY i.line) INTO ids FROM tpwallet.recon_items i WHERE i.import_id = imp;
+	SELECT count(*) INTO want FROM _gen_order o WHERE o.fmt = _map_import.fmt AND o.chunk = ch;
+	IF coalesce(cardinality(ids), 0) <> want THEN
+		RAISE EXCEPTION USING ERRCODE = 'XX000',
+			MESSAGE = format('import %s made %s items of %s lines', imp, coalesce(cardinality(ids), 0), want);
+	END IF;
+	INSERT INTO _gen_ids (item_no, item_id)
+	SELECT o.item_no, ids[o.pos] FROM _gen_order o WHERE o.fmt = _map_import.fmt AND o.chunk = ch;
+END
+$$;
+
+-- Statistics for the planner on the tables a set and its runs fill: rows
+-- written in the current transaction are invisible to autovacuum, and a
+-- table last analyzed when it was empty (after rolled-back tests) would be
+-- planned as empty.  Only the tables' owner or a superuser may analyze
+-- them; for anyone else this does nothing.
+CREATE FUNCTION recon_gen.analyze()
+RETURNS void
+LANGUAGE plpgsql
+AS $$
+DECLARE
+	t regclass;
+BEGIN
+	IF NOT (SELECT r.rolsuper FROM pg_roles r WHERE r.rolname = current_user) THEN
+		RETURN;
+	END IF;
+	FOR t IN SELECT c.oid::regclass FROM pg_class c
+	          WHERE c.relnamespace = 'tpwallet'::regnamespace AND c.relkind = 'r'
+	            AND c.relname IN ('journal', 'postings', 'recon_imports', 'recon_items', 'recon_runs',
+	                              'recon_matches', 'recon_match_items', 'recon_match_members', 'recon_exceptions')
+	          ORDER BY c.relname LOOP
+		EXECUTE format('ANALYZE %s', t);
+	END LOOP;
+END
+$$;
+
 -- ---------------------------------------------------------------- generate
 
 CREATE FUNCTION recon_gen.generate(n int, seed double precision DEFAULT 0.42, mix jsonb DEFAULT NULL,
@@ -416,7 +481,6 @@ DECLARE
 	ch int;
 	doc text;
 	docj jsonb;
-	imp bigint;
 	r record;
 	w_from timestamptz;
 	w_to timestamptz;
@@ -465,6 +529,9 @@ BEGIN
 	END IF;
 	IF to_regclass('pg_temp._gen_map') IS NOT NULL THEN
 		DROP TABLE pg_temp._gen_map;
+	END IF;
+	IF to_regclass('pg_temp._gen_ids') IS NOT NULL THEN
+		DROP TABLE pg_temp._gen_ids;
 	END IF;
 	CREATE TEMP TABLE _gen_cases (
 		case_id int PRIMARY KEY, kind text NOT NULL, cp text NOT NULL, mu float8 NOT NULL, sgn int NOT NULL, a numeric,
@@ -558,7 +625,7 @@ BEGIN
 		       NULL, NULL, NULL, false, false, false, false, false, false, c4.case_id
 		  FROM c4 CROSS JOIN LATERAL generate_series(1, 3 + floor(3 * recon_gen.u(s, c4.case_id, 69))::int) b (i)
 		 WHERE c4.sig_burst),
-	withb AS (SELECT allc.*, recon_gen._base_amount(s, allc.case_id, 0, allc.mu, allc.sig_unusual,
+	withb AS (SELECT allc.*, recon_gen._base_amount(s, allc.case_id, 0, recon_gen._case_mu(allc.mu, allc.kind), allc.sig_unusual,
 	                                                recon_gen._min_amount(allc.kind)) AS b
 	            FROM allc)
 	INSERT INTO _gen_cases (case_id, kind, cp, mu, sgn, a, t, k, by_order, noise_side, problem, label, holdout,
@@ -581,9 +648,9 @@ BEGIN
 		bad := recon_gen._conflicts(tries > 0);
 		EXIT WHEN cardinality(bad) = 0;
 		tries := tries + 1;
-		IF tries > 50 THEN
+		IF tries > 100 THEN
 			RAISE EXCEPTION USING ERRCODE = '55000',
-				MESSAGE = format('%s cases still have confusable amounts after 50 draws', cardinality(bad)),
+				MESSAGE = format('%s cases still have confusable amounts after 100 draws', cardinality(bad)),
 				HINT = 'The mix is too dense for its span: give a larger "span_days".';
 		END IF;
 		TRUNCATE _gen_redo;
@@ -611,8 +678,10 @@ BEGIN
 	  FROM c;
 	CREATE INDEX ON _gen_order (fmt, chunk);
 	ANALYZE _gen_order;
-	-- what each item became: a journal entry, or a line of an import
-	CREATE TEMP TABLE _gen_map (item_no bigint PRIMARY KEY, entry_id bigint, import_id bigint, line int);
+	-- what each item became: a journal entry (ledger), and an item
+	CREATE TEMP TABLE _gen_map (item_no bigint PRIMARY KEY, entry_id bigint NOT NULL);
+	CREATE INDEX ON _gen_map (entry_id);
+	CREATE TEMP TABLE _gen_ids (item_no bigint PRIMARY KEY, item_id bigint NOT NULL);
 
 	-- ---- the ledger: post_batch in chunks, then the reversals, then the sync
 	t0 := clock_timestamp();
@@ -643,6 +712,9 @@ BEGIN
 	tm := tm || jsonb_build_object('post', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
 	t0 := clock_timestamp();
 	PERFORM tpwallet.recon_sync_ledger(lsrc);
+	ANALYZE _gen_map;
+	INSERT INTO _gen_ids (item_no, item_id)
+	SELECT m.item_no, i.item_id FROM _gen_map m JOIN tpwallet.recon_items i ON i.entry_id = m.entry_id AND i.source_id = lsrc_id;
 	tm := tm || jsonb_build_object('sync', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
 
 	-- ---- the statement: CSV files, and camt.053 for the reversal lines
@@ -655,10 +727,7 @@ BEGIN
 		  INTO doc
 		  FROM _gen_order o JOIN _gen_items i USING (item_no) WHERE o.fmt = 'csv' AND o.chunk = ch;
 		PERFORM tpwallet.import_statement(ssrc, doc, 'csv', NULL);
-		SELECT max(x.import_id) INTO imp FROM tpwallet.recon_imports x WHERE x.source_id = ssrc_id;
-		-- line 1 is the header
-		INSERT INTO _gen_map (item_no, import_id, line)
-		SELECT o.item_no, imp, o.pos + 1 FROM _gen_order o WHERE o.fmt = 'csv' AND o.chunk = ch;
+		PERFORM recon_gen._map_import(ssrc_id, 'csv', ch);
 	END LOOP;
 	FOR ch IN SELECT DISTINCT o.chunk FROM _gen_order o WHERE o.fmt = 'camt053' ORDER BY 1 LOOP
 		SELECT format('<?xml version="1.0" encoding="UTF-8"?>'
@@ -688,16 +757,13 @@ BEGIN
 		  INTO doc
 		  FROM _gen_order o JOIN _gen_items i USING (item_no) WHERE o.fmt = 'camt053' AND o.chunk = ch;
 		PERFORM tpwallet.import_statement(ssrc, doc, 'camt053', NULL);
-		SELECT max(x.import_id) INTO imp FROM tpwallet.recon_imports x WHERE x.source_id = ssrc_id;
-		-- line is the entry's number in the file
-		INSERT INTO _gen_map (item_no, import_id, line)
-		SELECT o.item_no, imp, o.pos FROM _gen_order o WHERE o.fmt = 'camt053' AND o.chunk = ch;
+		PERFORM recon_gen._map_import(ssrc_id, 'camt053', ch);
 	END LOOP;
 	tm := tm || jsonb_build_object('import', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
 
 	-- ---- the truth
 	t0 := clock_timestamp();
-	ANALYZE _gen_map;
+	ANALYZE _gen_ids;
 	SELECT jsonb_object_agg(x.kind, jsonb_build_object('cases', x.cases, 'ledger_items', x.li, 'statement_items', x.si))
 	  INTO cnt
 	  FROM (SELECT c.kind, count(*) AS cases, sum(i.li) AS li, sum(i.si) AS si
@@ -711,11 +777,10 @@ BEGIN
 	        '-infinity', 'infinity', cnt)
 	RETURNING recon_gen.sets.set_id INTO sid;
 	WITH j AS (
-		SELECT i.*, m.entry_id, coalesce(li.item_id, si.item_id) AS item_id, coalesce(li.occurred_at, si.occurred_at) AS at
+		SELECT i.*, m.entry_id, d.item_id
 		  FROM _gen_items i
-		  JOIN _gen_map m USING (item_no)
-		  LEFT JOIN tpwallet.recon_items li ON li.source_id = lsrc_id AND li.entry_id = m.entry_id
-		  LEFT JOIN tpwallet.recon_items si ON si.import_id = m.import_id AND si.line = m.line),
+		  LEFT JOIN _gen_map m USING (item_no)
+		  LEFT JOIN _gen_ids d USING (item_no)),
 	-- of two identical lines the first (lower item id) is matched, the second is the duplicate
 	e AS (SELECT j.*, CASE WHEN j.kind = 'duplicate' AND j.side = 'statement'
 	                       THEN CASE WHEN j.item_id = min(j.item_id) OVER (PARTITION BY j.case_id, j.side)
@@ -724,7 +789,7 @@ BEGIN
 	        FROM j)
 	INSERT INTO recon_gen.truth_items (set_id, item_no, case_id, kind, side, role, fmt, amount, occurred_at, txid, order_id,
 	                                   ext_id, counterparty, is_reversal, expected, problem, holdout, item_id, entry_id)
-	SELECT sid, e.item_no, e.case_id, e.kind, e.side, e.role, e.fmt, e.amount, coalesce(e.at, e.occurred_at), e.txid,
+	SELECT sid, e.item_no, e.case_id, e.kind, e.side, e.role, e.fmt, e.amount, e.occurred_at, e.txid,
 	       e.order_id, e.ext_id, e.counterparty, e.is_reversal, e.truth,
 	       CASE WHEN e.truth <> 'matched' THEN e.problem END, CASE WHEN e.truth <> 'matched' THEN e.holdout END,
 	       e.item_id, e.entry_id
@@ -747,10 +812,13 @@ BEGIN
 	SELECT date_trunc('day', min(t.occurred_at)), date_trunc('day', max(t.occurred_at)) + interval '1 day'
 	  INTO w_from, w_to
 	  FROM recon_gen.truth_items t WHERE t.set_id = sid;
-	tm := tm || jsonb_build_object('truth', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2),
+	tm := tm || jsonb_build_object('truth', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2));
+	DROP TABLE _gen_cases, _gen_items, _gen_redo, _gen_order, _gen_map, _gen_ids;
+	t0 := clock_timestamp();
+	PERFORM recon_gen.analyze();
+	tm := tm || jsonb_build_object('analyze', round(extract(epoch FROM clock_timestamp() - t0)::numeric, 2),
 	                               'total', round(extract(epoch FROM clock_timestamp() - clk)::numeric, 2));
 	UPDATE recon_gen.sets x SET timings = tm, window_from = w_from, window_to = w_to WHERE x.set_id = sid;
-	DROP TABLE _gen_cases, _gen_items, _gen_redo, _gen_order, _gen_map;
 
 	RETURN QUERY
 	SELECT x.set_id, x.ledger_source, x.statement_source, x.window_from, x.window_to,
