@@ -335,6 +335,7 @@ DECLARE
 	l record;
 	n int;
 	top int;
+	unknown bigint;
 BEGIN
 	IF model IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_models m WHERE m.model_id = model) THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('model %s does not exist', model),
@@ -348,6 +349,12 @@ BEGIN
 	n := coalesce(cardinality(l.ids), 0);
 	IF n = 0 THEN
 		RAISE EXCEPTION USING ERRCODE = '55000', MESSAGE = format('%s has no labelled exceptions', label_rel);
+	END IF;
+	SELECT u.id INTO unknown FROM unnest(l.ids) AS u (id)
+	 WHERE NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions e WHERE e.exception_id = u.id) ORDER BY 1 LIMIT 1;
+	IF FOUND THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('labels name exception %s, which does not exist', unknown),
+			HINT = 'Labels refer to tpwallet.recon_exceptions.exception_id.';
 	END IF;
 	top := coalesce(top_k, ceil(n / 10.0)::int);
 	IF top < 1 OR top > n THEN

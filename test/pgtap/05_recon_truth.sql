@@ -16,6 +16,7 @@ ANALYZE tpwallet.recon_items;
 ANALYZE tpwallet.recon_exceptions;
 SELECT tpwallet.reconcile(ledger_source, statement_source, window_from, window_to) AS run
   FROM recon_gen.sets WHERE prefix = 't' \gset
+SELECT recon_gen.analyze();
 CREATE TEMP TABLE score AS SELECT * FROM recon_gen.score(:run);
 CREATE TEMP TABLE exc_classes (class text PRIMARY KEY);
 INSERT INTO exc_classes VALUES ('timing'), ('fee_difference'), ('duplicate'), ('missing_in_ledger'),

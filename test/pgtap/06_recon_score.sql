@@ -19,6 +19,7 @@ ANALYZE tpwallet.recon_items;
 ANALYZE tpwallet.recon_exceptions;
 SELECT tpwallet.reconcile(ledger_source, statement_source, window_from, window_to) AS run
   FROM recon_gen.sets WHERE prefix = 'lab' \gset
+SELECT recon_gen.analyze();
 CREATE TEMP TABLE labels AS SELECT * FROM recon_gen.labels(:run);
 CREATE TEMP TABLE train_labels AS SELECT exception_id, is_problem FROM labels WHERE NOT holdout;
 CREATE TEMP TABLE test_labels AS SELECT exception_id, is_problem FROM labels WHERE holdout;
