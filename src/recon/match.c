@@ -907,9 +907,7 @@ pass_fuzzy(run_state *st)
 	fuzzy_edge *edges = fuzzy_edges(st, &ne);
 	uint32_t   *by_l,
 			   *by_r;
-	size_t	   *l_start,
-			   *l_pos,
-			   *r_start,
+	size_t	   *l_pos,
 			   *r_pos;
 	size_t		n = st->n;
 	uint32_t   *picked;
@@ -930,17 +928,15 @@ pass_fuzzy(run_state *st)
 	qsort(by_l, ne, sizeof(uint32_t), cmp_edge_left);
 	qsort(by_r, ne, sizeof(uint32_t), cmp_edge_right);
 
-	/* per item: where its edges start in by_l / by_r, and a moving cursor */
-	l_start = st->a->alloc((n + 1) * sizeof(size_t));
-	r_start = st->a->alloc((n + 1) * sizeof(size_t));
+	/* per item: a cursor into by_l / by_r, from its first edge on */
 	l_pos = st->a->alloc((n + 1) * sizeof(size_t));
 	r_pos = st->a->alloc((n + 1) * sizeof(size_t));
 	for (size_t i = 0; i <= n; i++)
-		l_start[i] = r_start[i] = l_pos[i] = r_pos[i] = (size_t) -1;
+		l_pos[i] = r_pos[i] = (size_t) -1;
 	for (size_t k = ne; k-- > 0;)
 	{
-		l_start[edges[by_l[k]].l] = l_pos[edges[by_l[k]].l] = k;
-		r_start[edges[by_r[k]].r] = r_pos[edges[by_r[k]].r] = k;
+		l_pos[edges[by_l[k]].l] = k;
+		r_pos[edges[by_r[k]].r] = k;
 	}
 
 	for (;;)
@@ -1033,8 +1029,6 @@ pass_fuzzy(run_state *st)
 	st->a->free(by_l);
 	st->a->free(by_r);
 	st->a->free(picked);
-	st->a->free(l_start);
-	st->a->free(r_start);
 	st->a->free(l_pos);
 	st->a->free(r_pos);
 	st->a->free(edges);

@@ -322,16 +322,21 @@ load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 
 /* ---------------------------------------------------------------- writing */
 
-/* An array of n Datums of one element type (palloc'd Datums in, one ArrayType out). */
+/*
+ * A one-dimensional array of n Datums of one element type; nulls may be
+ * NULL (no element is NULL).
+ */
 static Datum
-datum_array(Datum *d, size_t n, Oid elemtype)
+datum_array(Datum *d, bool *nulls, size_t n, Oid elemtype)
 {
 	int16		len;
 	bool		byval;
 	char		align;
+	int			dims[1] = {(int) n};
+	int			lbs[1] = {1};
 
 	get_typlenbyvalalign(elemtype, &len, &byval, &align);
-	return PointerGetDatum(construct_array(d, (int) n, elemtype, len, byval, align));
+	return PointerGetDatum(construct_md_array(d, nulls, 1, dims, lbs, elemtype, len, byval, align));
 }
 
 static Datum *
@@ -412,9 +417,9 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 	}
 	margs[0] = Int64GetDatum(run);
 	margs[1] = Int64GetDatum(first);
-	margs[2] = datum_array(rules, nm, TEXTOID);
-	margs[3] = datum_array(conf, nm, INT4OID);
-	margs[4] = datum_array(count, nm, INT4OID);
+	margs[2] = datum_array(rules, NULL, nm, TEXTOID);
+	margs[3] = datum_array(conf, NULL, nm, INT4OID);
+	margs[4] = datum_array(count, NULL, nm, INT4OID);
 	if (SPI_execute_with_args(
 			"INSERT INTO tpwallet.recon_matches (match_id, run_id, match_no, rule, confidence, items) OVERRIDING SYSTEM VALUE"
 			" SELECT $2 + u.n - 1, $1, u.n, u.rule, trim_scale(u.conf::numeric / 10000), u.k"
@@ -422,9 +427,9 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 			5, mtypes, margs, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != nm)
 		elog(ERROR, "could not record the run's matches");
 	bargs[0] = Int64GetDatum(run);
-	bargs[1] = datum_array(member_match, nb, INT8OID);
-	bargs[2] = datum_array(member_item, nb, INT8OID);
-	bargs[3] = datum_array(member_left, nb, BOOLOID);
+	bargs[1] = datum_array(member_match, NULL, nb, INT8OID);
+	bargs[2] = datum_array(member_item, NULL, nb, INT8OID);
+	bargs[3] = datum_array(member_left, NULL, nb, BOOLOID);
 	if (SPI_execute_with_args(
 			"INSERT INTO tpwallet.recon_match_members (run_id, item_id, match_id, is_left)"
 			" SELECT $1, v.item_id, v.match_id, v.is_left FROM unnest($2, $3, $4) AS v (match_id, item_id, is_left)",
@@ -443,11 +448,6 @@ write_exceptions(int64 run, const loaded *ld, const recon_result *res)
 	Datum		class_names[RC_REVERSAL + 1];
 	Oid			types[4] = {INT8OID, INT8ARRAYOID, TEXTARRAYOID, INT8ARRAYOID};
 	Datum		args[4];
-	int			dims[1];
-	int			lbs[1] = {1};
-	int16		len;
-	bool		byval;
-	char		align;
 
 	if (ne == 0)
 		return;
@@ -462,12 +462,10 @@ write_exceptions(int64 run, const loaded *ld, const recon_result *res)
 		cp[k] = Int64GetDatum(e->counterpart);
 		cp_null[k] = e->counterpart == 0;
 	}
-	dims[0] = (int) ne;
-	get_typlenbyvalalign(INT8OID, &len, &byval, &align);
 	args[0] = Int64GetDatum(run);
-	args[1] = datum_array(item, ne, INT8OID);
-	args[2] = datum_array(cls, ne, TEXTOID);
-	args[3] = PointerGetDatum(construct_md_array(cp, cp_null, 1, dims, lbs, INT8OID, len, byval, align));
+	args[1] = datum_array(item, NULL, ne, INT8OID);
+	args[2] = datum_array(cls, NULL, ne, TEXTOID);
+	args[3] = datum_array(cp, cp_null, ne, INT8OID);
 	if (SPI_execute_with_args("SELECT tpwallet._recon_record_exceptions($1, $2, $3, $4)",
 							  4, types, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not record the run's exceptions");
