@@ -8,6 +8,7 @@
 #include "ledger/engine.h"
 #include "ledger/accounts.h"
 #include "ledger/amount.h"
+#include "ledger/write.h"
 #include "tpwallet.h"
 
 #include "access/xact.h"
@@ -29,7 +30,6 @@ static SPIPlanPtr claimed_plan = NULL;
 static SPIPlanPtr lock_plan = NULL;
 static SPIPlanPtr deltas_plan = NULL;
 static SPIPlanPtr share_plan = NULL;
-static SPIPlanPtr write_plan = NULL;
 
 typedef struct CodeIndex
 {
@@ -701,9 +701,11 @@ read_locked_rows(LedgerCall *call, IdMap *map, bool keep_base)
 		LedgerAccount *a = row_account(call, map, tup, desc);
 
 		check_open(a, TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)));
+		/* the version we locked: write.c updates exactly this one */
+		ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 3, &isnull)), &a->tid);
 		if (keep_base)
 			for (int t = 0; t < 4; t++)
-				a->base[t] = DatumGetNumeric(SPI_getbinval(tup, desc, 3 + t, &isnull));
+				a->base[t] = DatumGetNumeric(SPI_getbinval(tup, desc, 4 + t, &isnull));
 		a->locked = true;
 	}
 }
@@ -767,7 +769,7 @@ lock_accounts(LedgerCall *call, IdMap *map)
 	{
 		args[0] = array_of(ids, NULL, nwait, INT8OID);
 		ledger_plan(&lock_plan,
-					"SELECT id, status, debits_posted, credits_posted, debits_pending, credits_pending"
+					"SELECT id, status, ctid, debits_posted, credits_posted, debits_pending, credits_pending"
 					"  FROM tpwallet.accounts WHERE id = ANY ($1) ORDER BY id FOR NO KEY UPDATE",
 					1, argtypes);
 		if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -785,7 +787,7 @@ lock_accounts(LedgerCall *call, IdMap *map)
 	{
 		args[0] = array_of(ids, NULL, ntry, INT8OID);
 		ledger_plan(&trylock_plan,
-					"SELECT id, status FROM tpwallet.accounts WHERE id = ANY ($1)"
+					"SELECT id, status, ctid FROM tpwallet.accounts WHERE id = ANY ($1)"
 					" ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
 					1, argtypes);
 		if (SPI_execute_plan(trylock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
@@ -900,32 +902,17 @@ apply_entry(LedgerCall *call, LedgerEntry *e, int position)
 	}
 }
 
-/* ---------- writing ---------- */
+/* ---------- writing (write.c: through the table AM, as COPY does) ---------- */
 
-typedef struct Columns
-{
-	Datum	   *v;
-	bool	   *nulls;
-	int			n;
-} Columns;
-
-static void
-cols_init(Columns *c, int ncols, int rows)
-{
-	for (int i = 0; i < ncols; i++)
-	{
-		c[i].v = palloc(sizeof(Datum) * Max(rows, 1));
-		c[i].nulls = palloc0(sizeof(bool) * Max(rows, 1));
-		c[i].n = 0;
-	}
-}
-
-static void
-col_put(Columns *c, Datum v, bool isnull)
-{
-	c->nulls[c->n] = isnull;
-	c->v[c->n++] = v;
-}
+static const char *const journal_columns[] = {"id", "book", "kind", "occurred_at",
+	"created_at", "created_by", "reference", "idempotency_key", "reverses", "hold_id",
+"metadata", "hash_version", "hash"};
+static const char *const posting_columns[] = {"entry_id", "leg", "account_id", "amount",
+"occurred_at"};
+static const char *const total_columns[] = {"debits_posted", "credits_posted",
+"debits_pending", "credits_pending"};
+static const char *const delta_columns[] = {"account_id", "debits_posted", "credits_posted",
+"debits_pending", "credits_pending"};
 
 static Datum
 hash_datum(const uint8 *hash)
@@ -937,12 +924,22 @@ hash_datum(const uint8 *hash)
 	return PointerGetDatum(b);
 }
 
-static void
-add_journal_row(LedgerCall *call, LedgerEntry *e, Columns *j, Columns *p)
+static Datum
+text_or_null(const char *s, bool *isnull)
 {
-	EntryImage img;
+	*isnull = s == NULL;
+	return s ? CStringGetTextDatum(s) : (Datum) 0;
+}
+
+/* One journal row and its postings; the entry hash covers both. */
+static void
+write_entry(LedgerCall *call, LedgerEntry *e, TableWriter *journal, TableWriter *postings)
+{
+	EntryImage	img;
 	uint8		hash[SHA256_LEN];
 	Datum		occurred = TimestampTzGetDatum(e->occurred_at);
+	Datum	   *v;
+	bool	   *n;
 
 	img.id = e->id;
 	img.book = e->book;
@@ -965,28 +962,31 @@ add_journal_row(LedgerCall *call, LedgerEntry *e, Columns *j, Columns *p)
 		img.leg_account[l] = call->accounts[e->legs[l].acct].id;
 		img.leg_amount[l] = e->legs[l].credit ? amount_neg(e->legs[l].amount) : e->legs[l].amount;
 
-		col_put(&p[0], Int64GetDatum(e->id), false);
-		col_put(&p[1], Int16GetDatum(l + 1), false);
-		col_put(&p[2], Int64GetDatum(img.leg_account[l]), false);
-		col_put(&p[3], NumericGetDatum(img.leg_amount[l]), false);
-		col_put(&p[4], occurred, false);
+		writer_row(postings, &v, &n);
+		v[0] = Int64GetDatum(e->id);
+		v[1] = Int16GetDatum(l + 1);
+		v[2] = Int64GetDatum(img.leg_account[l]);
+		v[3] = NumericGetDatum(img.leg_amount[l]);
+		v[4] = occurred;
 	}
 	entry_hash(&img, hash);
 
-	col_put(&j[0], Int64GetDatum(e->id), false);
-	col_put(&j[1], CStringGetTextDatum(e->book), false);
-	col_put(&j[2], CStringGetTextDatum(e->kind), false);
-	col_put(&j[3], occurred, false);
-	col_put(&j[4], TimestampTzGetDatum(call->now), false);
-	col_put(&j[5], CStringGetTextDatum(call->user), false);
-	col_put(&j[6], e->reference ? CStringGetTextDatum(e->reference) : (Datum) 0, e->reference == NULL);
-	col_put(&j[7], e->idempotency_key ? CStringGetTextDatum(e->idempotency_key) : (Datum) 0,
-			e->idempotency_key == NULL);
-	col_put(&j[8], Int64GetDatum(e->reverses), e->reverses == 0);
-	col_put(&j[9], Int64GetDatum(e->hold_id), e->hold_id == 0);
-	col_put(&j[10], JsonbPGetDatum(e->metadata), false);
-	col_put(&j[11], Int16GetDatum(ENTRY_HASH_VERSION), false);
-	col_put(&j[12], hash_datum(hash), false);
+	writer_row(journal, &v, &n);
+	v[0] = Int64GetDatum(e->id);
+	v[1] = CStringGetTextDatum(e->book);
+	v[2] = CStringGetTextDatum(e->kind);
+	v[3] = occurred;
+	v[4] = TimestampTzGetDatum(call->now);
+	v[5] = CStringGetTextDatum(call->user);
+	v[6] = text_or_null(e->reference, &n[6]);
+	v[7] = text_or_null(e->idempotency_key, &n[7]);
+	v[8] = Int64GetDatum(e->reverses);
+	n[8] = e->reverses == 0;
+	v[9] = Int64GetDatum(e->hold_id);
+	n[9] = e->hold_id == 0;
+	v[10] = JsonbPGetDatum(e->metadata);
+	v[11] = Int16GetDatum(ENTRY_HASH_VERSION);
+	v[12] = hash_datum(hash);
 }
 
 static Numeric
@@ -997,94 +997,100 @@ row_delta(LedgerAccount *a, int t)
 	return a->folded[t] ? amount_add(v, a->folded[t]) : v;
 }
 
-static void
-add_totals_row(LedgerAccount *a, Columns *c)
+static bool
+row_changes(LedgerAccount *a)
 {
-	col_put(&c[0], Int64GetDatum(a->id), false);
 	for (int t = 0; t < 4; t++)
-		col_put(&c[1 + t], NumericGetDatum(row_delta(a, t)), false);
+		if (!amount_is_zero(row_delta(a, t)))
+			return true;
+	return false;
+}
+
+/* A row-locked account: its totals plus this call's changes and folded deltas. */
+static void
+update_totals(TableWriter *accounts, LedgerAccount *a)
+{
+	Datum		v[4];
+	bool		n[4];
+
+	writer_fetch(accounts, &a->tid, v, n);
+	for (int t = 0; t < 4; t++)
+	{
+		Numeric		total = amount_add(DatumGetNumeric(v[t]), row_delta(a, t));
+
+		/* the CHECK (... >= 0) of the table, which direct writes do not run */
+		if (amount_cmp(total, amount_zero()) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_CHECK_VIOLATION),
+					 errmsg("total %s of account \"%s\" would become negative", total_columns[t], a->code),
+					 errdetail("Totals are sums of non-negative amounts; %s is not.", amount_text(total))));
+		v[t] = NumericGetDatum(total);
+	}
+	writer_update(accounts, &a->tid, v, n);
+}
+
+/* A busy account: an appended delta, folded later (see the table's comment). */
+static void
+append_delta(TableWriter *deltas, LedgerAccount *a)
+{
+	Datum	   *v;
+	bool	   *n;
+
+	writer_row(deltas, &v, &n);
+	v[0] = Int64GetDatum(a->id);
+	for (int t = 0; t < 4; t++)
+		v[1 + t] = NumericGetDatum(row_delta(a, t));
 }
 
 static void
 write_all(LedgerCall *call)
 {
-	int			nrows = 0,
-				nlegs = 0;
-	Columns		j[13],
-				p[5],
-				u[5],
-				d[5];
-	static const Oid jtypes[13] = {INT8OID, TEXTOID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
-		TEXTOID, TEXTOID, TEXTOID, INT8OID, INT8OID, JSONBOID, INT2OID, BYTEAOID};
-	static const Oid ptypes[5] = {INT8OID, INT2OID, INT8OID, NUMERICOID, TIMESTAMPTZOID};
-	static const Oid ttypes[5] = {INT8OID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID};
-	Oid			argtypes[28];
-	Datum		args[28];
-
-	for (int i = 0; i < call->nentries; i++)
-	{
-		if (!call->entries[i]->replay && call->entries[i]->writes_journal)
-		{
-			nrows++;
-			nlegs += call->entries[i]->nlegs;
-		}
-	}
-	cols_init(j, 13, nrows);
-	cols_init(p, 5, nlegs);
-	cols_init(u, 5, call->naccounts);
-	cols_init(d, 5, call->naccounts);
+	TableWriter *journal = NULL,
+			   *postings = NULL,
+			   *accounts = NULL,
+			   *deltas = NULL;
 
 	for (int i = 0; i < call->nentries; i++)
 	{
 		LedgerEntry *e = call->entries[i];
 
-		if (!e->replay && e->writes_journal)
-			add_journal_row(call, e, j, p);
+		if (e->replay || !e->writes_journal)
+			continue;
+		if (journal == NULL)
+		{
+			journal = writer_open("journal", lengthof(journal_columns), journal_columns);
+			postings = writer_open("postings", lengthof(posting_columns), posting_columns);
+		}
+		write_entry(call, e, journal, postings);
 	}
 	for (int i = 0; i < call->naccounts; i++)
 	{
 		LedgerAccount *a = &call->accounts[i];
-		bool		changed = false;
 
-		for (int t = 0; t < 4; t++)
-			changed |= !amount_is_zero(row_delta(a, t));
-		if (changed)
-			add_totals_row(a, a->locked ? u : d);
+		if (!row_changes(a))
+			continue;
+		if (a->locked)
+		{
+			if (accounts == NULL)
+				accounts = writer_open("accounts", lengthof(total_columns), total_columns);
+			update_totals(accounts, a);
+		}
+		else
+		{
+			if (deltas == NULL)
+				deltas = writer_open("account_deltas", lengthof(delta_columns), delta_columns);
+			append_delta(deltas, a);
+		}
 	}
-
-	for (int c = 0; c < 13; c++)
+	if (journal)
 	{
-		argtypes[c] = get_array_type(jtypes[c]);
-		args[c] = array_of(j[c].v, j[c].nulls, j[c].n, jtypes[c]);
+		writer_close(journal);
+		writer_close(postings);
 	}
-	for (int c = 0; c < 5; c++)
-	{
-		argtypes[13 + c] = get_array_type(ptypes[c]);
-		args[13 + c] = array_of(p[c].v, p[c].nulls, p[c].n, ptypes[c]);
-		argtypes[18 + c] = get_array_type(ttypes[c]);
-		args[18 + c] = array_of(u[c].v, u[c].nulls, u[c].n, ttypes[c]);
-		argtypes[23 + c] = get_array_type(ttypes[c]);
-		args[23 + c] = array_of(d[c].v, d[c].nulls, d[c].n, ttypes[c]);
-	}
-	/* "a.id = ANY ($19)" steers the generic plan to the primary key, not a scan */
-	ledger_plan(&write_plan,
-				"WITH j AS (INSERT INTO tpwallet.journal (id, book, kind, occurred_at, created_at,"
-				"               created_by, reference, idempotency_key, reverses, hold_id, metadata,"
-				"               hash_version, hash)"
-				"     SELECT * FROM unnest($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)),"
-				" p AS (INSERT INTO tpwallet.postings (entry_id, leg, account_id, amount, occurred_at)"
-				"     SELECT * FROM unnest($14, $15, $16, $17, $18)),"
-				" u AS (UPDATE tpwallet.accounts a"
-				"        SET debits_posted = a.debits_posted + c.dp,"
-				"            credits_posted = a.credits_posted + c.cp,"
-				"            debits_pending = a.debits_pending + c.dpe,"
-				"            credits_pending = a.credits_pending + c.cpe"
-				"       FROM unnest($19, $20, $21, $22, $23) AS c (id, dp, cp, dpe, cpe)"
-				"      WHERE a.id = c.id AND a.id = ANY ($19))"
-				" INSERT INTO tpwallet.account_deltas SELECT * FROM unnest($24, $25, $26, $27, $28)",
-				28, argtypes);
-	if (SPI_execute_plan(write_plan, args, NULL, false, 0) < 0)
-		elog(ERROR, "ledger write failed");
+	if (accounts)
+		writer_close(accounts);
+	if (deltas)
+		writer_close(deltas);
 }
 
 /* ---------- the whole commit ---------- */

@@ -13,7 +13,8 @@
  *	    spot.  Deltas of every row-locked account are folded into its row,
  *   3. applies every entry in order to in-memory copies and checks the
  *	    overdraft rules after each entry,
- *   4. writes journal, postings, account totals and deltas in one statement.
+ *   4. writes journal, postings, account totals and deltas through the
+ *	    table access method (write.c), as COPY does.
  * Nothing is written before every check has passed.
  */
 #ifndef TPWALLET_ENGINE_H
@@ -21,6 +22,7 @@
 
 #include "postgres.h"
 #include "ledger/canon.h"
+#include "storage/itemptr.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -38,6 +40,7 @@ typedef struct LedgerAccount
 	bool		needs_lock;		/* some change may lower its available balance */
 	bool		must_be_open;	/* receives postings or new reservations */
 	bool		locked;			/* row-locked: its changes update the row */
+	ItemPointerData tid;		/* locked rows: the version we locked */
 	/* needs_lock accounts: totals read under the lock (row + deltas) */
 	Numeric		base[4];
 	/* deltas consumed under the row lock, added to the row with the changes */

@@ -1,0 +1,39 @@
+/*
+ * write.h
+ *	  Direct table writes for the posting engine: rows go through the table
+ *	  access method and the relation's indexes, as COPY does, not through the
+ *	  SQL executor.  See write.c for why and for what that bypasses.
+ */
+#ifndef TPWALLET_WRITE_H
+#define TPWALLET_WRITE_H
+
+#include "postgres.h"
+#include "storage/itemptr.h"
+
+typedef struct TableWriter TableWriter;
+
+/*
+ * Open tpwallet.<relname> for writing the given columns (every other column
+ * must be one the caller never writes: an insert leaves it NULL, an update
+ * keeps it).  Refuses a table with triggers these writes would bypass.
+ */
+extern TableWriter *writer_open(const char *relname, int ncols, const char *const *columns);
+
+/* Next row to insert: fill values[0..ncols) and nulls[0..ncols) in column order. */
+extern void writer_row(TableWriter *w, Datum **values, bool **nulls);
+
+/* Insert the buffered rows and their index entries (also done every 1,000 rows). */
+extern void writer_flush(TableWriter *w);
+
+/*
+ * Read the current version of the row at tid into values/nulls (column
+ * order), then replace those columns by writer_update.  The caller holds the
+ * row lock, so the version it locked is the one it updates.
+ */
+extern void writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls);
+extern void writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *nulls);
+
+/* Flush, close indexes and the relation, and make the rows visible to later statements. */
+extern void writer_close(TableWriter *w);
+
+#endif
