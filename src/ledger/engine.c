@@ -8,6 +8,7 @@
 #include "ledger/engine.h"
 #include "ledger/accounts.h"
 #include "ledger/amount.h"
+#include "ledger/rowlock.h"
 #include "ledger/write.h"
 #include "tpwallet.h"
 
@@ -27,9 +28,6 @@
 
 static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr claimed_plan = NULL;
-static SPIPlanPtr lock_plan = NULL;
-static SPIPlanPtr deltas_plan = NULL;
-static SPIPlanPtr share_plan = NULL;
 
 typedef struct CodeIndex
 {
@@ -606,33 +604,13 @@ cmp_int64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Index of the call's account with this id (ids are few; a sorted map). */
+/* The call's accounts in id order: the order every lock is taken in. */
 typedef struct IdMap
 {
 	int64	   *ids;
 	int		   *idx;
 	int			n;
 } IdMap;
-
-static int
-idmap_find(IdMap *m, int64 id)
-{
-	int			lo = 0,
-				hi = m->n - 1;
-
-	while (lo <= hi)
-	{
-		int			mid = (lo + hi) / 2;
-
-		if (m->ids[mid] == id)
-			return m->idx[mid];
-		if (m->ids[mid] < id)
-			lo = mid + 1;
-		else
-			hi = mid - 1;
-	}
-	return -1;
-}
 
 static IdMap *
 build_idmap(LedgerCall *call)
@@ -658,9 +636,9 @@ build_idmap(LedgerCall *call)
 }
 
 static void
-check_open(LedgerAccount *a, const char *status)
+check_open(LedgerAccount *a, bool open)
 {
-	if (a->must_be_open && strcmp(status, "open") != 0)
+	if (a->must_be_open && !open)
 		ereport(ERROR,
 				(errcode(ERRCODE_TW_ACCOUNT_CLOSED),
 				 errmsg("account \"%s\" is closed", a->code),
@@ -679,154 +657,91 @@ vanished(void)
 			 errhint("Its creation was rolled back; create it again.")));
 }
 
-static SPIPlanPtr trylock_plan = NULL;
-
-/* The call's account for a returned row's id (column 1). */
-static LedgerAccount *
-row_account(LedgerCall *call, IdMap *map, HeapTuple tup, TupleDesc desc)
-{
-	bool		isnull;
-
-	return &call->accounts[idmap_find(map, DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)))];
-}
-
+/* A row we now hold: its version, and for checked accounts its totals. */
 static void
-read_locked_rows(LedgerCall *call, IdMap *map, bool keep_base)
+take_locked_row(LedgerAccount *a, AccountRow *row)
 {
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		LedgerAccount *a = row_account(call, map, tup, desc);
-
-		check_open(a, TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)));
-		/* the version we locked: write.c updates exactly this one */
-		ItemPointerCopy((ItemPointer) DatumGetPointer(SPI_getbinval(tup, desc, 3, &isnull)), &a->tid);
-		if (keep_base)
-			for (int t = 0; t < 4; t++)
-				a->base[t] = DatumGetNumeric(SPI_getbinval(tup, desc, 4 + t, &isnull));
-		a->locked = true;
-	}
+	check_open(a, row->open);
+	ItemPointerCopy(&row->tid, &a->tid);	/* write.c updates exactly this version */
+	if (a->needs_lock)
+		memcpy(a->base, row->totals, sizeof(a->base));
+	a->locked = true;
 }
 
 /*
- * Consume the deltas of every row-locked account: they are added to the
- * row together with this call's changes.  Run after the locks, in a new
- * statement: a delta that committed before is seen, one still in flight
- * stays for later, and nobody else can fold these accounts meanwhile (the
- * worker's fold takes the same row locks).
+ * Consume the deltas of a row-locked account: they are added to the row
+ * together with this call's changes.  Done after every lock: a delta that
+ * committed before is seen, one still in flight stays for later, and nobody
+ * else can fold these accounts meanwhile (the worker's fold takes the same
+ * row locks).
  */
 static void
-fold_locked_deltas(LedgerCall *call, IdMap *map, Datum *ids, int n)
+fold_deltas_of(AccountRows *rows, LedgerAccount *a)
 {
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		args[1];
+	Numeric		sums[4];
 
-	if (n == 0)
+	if (!account_deltas_take(rows, a->id, sums))
 		return;
-	args[0] = array_of(ids, NULL, n, INT8OID);
-	ledger_plan(&deltas_plan,
-				"DELETE FROM tpwallet.account_deltas WHERE account_id = ANY ($1)"
-				" RETURNING account_id, debits_posted, credits_posted, debits_pending, credits_pending",
-				1, argtypes);
-	if (SPI_execute_plan(deltas_plan, args, NULL, false, 0) != SPI_OK_DELETE_RETURNING)
-		elog(ERROR, "account delta fold failed");
-	for (uint64 r = 0; r < SPI_processed; r++)
+	for (int t = 0; t < 4; t++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		LedgerAccount *a = row_account(call, map, tup, desc);
-
-		for (int t = 0; t < 4; t++)
-		{
-			Numeric		v = DatumGetNumeric(SPI_getbinval(tup, desc, 2 + t, &isnull));
-
-			a->folded[t] = a->folded[t] ? amount_add(a->folded[t], v) : v;
-			if (a->needs_lock)
-				a->base[t] = amount_add(a->base[t], v);
-		}
+		a->folded[t] = a->folded[t] ? amount_add(a->folded[t], sums[t]) : sums[t];
+		if (a->needs_lock)
+			a->base[t] = amount_add(a->base[t], sums[t]);
 	}
 }
 
+/* Every lock in account id order (map), so that two calls never deadlock. */
 static void
 lock_accounts(LedgerCall *call, IdMap *map)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * Max(call->naccounts, 1));
-	int			nwait = 0,
-				ntry = 0,
-				nshare = 0,
-				nlocked = 0;
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		args[1];
+	AccountRows *rows = account_rows_open();
+	AccountRow	row;
 
-	/* 1. wait for the rows whose balance we must check, in id order */
-	for (int i = 0; i < call->naccounts; i++)
-		if (call->accounts[i].needs_lock)
-			ids[nwait++] = Int64GetDatum(call->accounts[i].id);
-	if (nwait > 0)
+	/* 1. wait for the rows whose balance we must check */
+	for (int k = 0; k < map->n; k++)
 	{
-		args[0] = array_of(ids, NULL, nwait, INT8OID);
-		ledger_plan(&lock_plan,
-					"SELECT id, status, ctid, debits_posted, credits_posted, debits_pending, credits_pending"
-					"  FROM tpwallet.accounts WHERE id = ANY ($1) ORDER BY id FOR NO KEY UPDATE",
-					1, argtypes);
-		if (SPI_execute_plan(lock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "account lock failed");
-		if (SPI_processed != (uint64) nwait)
-			vanished();
-		read_locked_rows(call, map, true);
-	}
+		LedgerAccount *a = &call->accounts[map->idx[k]];
 
+		if (!a->needs_lock)
+			continue;
+		if (account_row_lock(rows, a->id, LockTupleNoKeyExclusive, LockWaitBlock, &row) != ACCOUNT_LOCKED)
+			vanished();
+		take_locked_row(a, &row);
+	}
 	/* 2. take the others' row locks only where nobody holds them */
-	for (int i = 0; i < call->naccounts; i++)
-		if (!call->accounts[i].needs_lock)
-			ids[ntry++] = Int64GetDatum(call->accounts[i].id);
-	if (ntry > 0)
+	for (int k = 0; k < map->n; k++)
 	{
-		args[0] = array_of(ids, NULL, ntry, INT8OID);
-		ledger_plan(&trylock_plan,
-					"SELECT id, status, ctid FROM tpwallet.accounts WHERE id = ANY ($1)"
-					" ORDER BY id FOR NO KEY UPDATE SKIP LOCKED",
-					1, argtypes);
-		if (SPI_execute_plan(trylock_plan, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "account lock failed");
-		read_locked_rows(call, map, false);
-	}
+		LedgerAccount *a = &call->accounts[map->idx[k]];
 
-	/* 3. fold the deltas of every row we hold */
-	for (int i = 0; i < call->naccounts; i++)
-		if (call->accounts[i].locked)
-			ids[nlocked++] = Int64GetDatum(call->accounts[i].id);
-	fold_locked_deltas(call, map, ids, nlocked);
-
-	/* 4. busy rows: a share lock (closing waits for it) and a delta later */
-	for (int i = 0; i < call->naccounts; i++)
-		if (!call->accounts[i].locked)
-			ids[nshare++] = Int64GetDatum(call->accounts[i].id);
-	if (nshare > 0)
-	{
-		args[0] = array_of(ids, NULL, nshare, INT8OID);
-		ledger_plan(&share_plan,
-					"SELECT id, status FROM tpwallet.accounts WHERE id = ANY ($1) ORDER BY id FOR KEY SHARE",
-					1, argtypes);
-		if (SPI_execute_plan(share_plan, args, NULL, false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "account share lock failed");
-		if (SPI_processed != (uint64) nshare)
-			vanished();
-		for (uint64 r = 0; r < SPI_processed; r++)
+		if (a->needs_lock)
+			continue;
+		switch (account_row_lock(rows, a->id, LockTupleNoKeyExclusive, LockWaitSkip, &row))
 		{
-			bool		isnull;
-
-			check_open(row_account(call, map, SPI_tuptable->vals[r], SPI_tuptable->tupdesc),
-					   TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r],
-														 SPI_tuptable->tupdesc, 2, &isnull)));
+			case ACCOUNT_LOCKED:
+				take_locked_row(a, &row);
+				break;
+			case ACCOUNT_BUSY:
+				break;
+			case ACCOUNT_MISSING:
+				vanished();
 		}
 	}
-	/* a row that vanished between lookup and lock (creation rolled back) */
-	if (nlocked + nshare != call->naccounts)
-		vanished();
+	/* 3. fold the deltas of every row we hold */
+	for (int k = 0; k < map->n; k++)
+		if (call->accounts[map->idx[k]].locked)
+			fold_deltas_of(rows, &call->accounts[map->idx[k]]);
+	/* 4. busy rows: a share lock (closing waits for it) and a delta later */
+	for (int k = 0; k < map->n; k++)
+	{
+		LedgerAccount *a = &call->accounts[map->idx[k]];
+
+		if (a->locked)
+			continue;
+		if (account_row_lock(rows, a->id, LockTupleKeyShare, LockWaitBlock, &row) != ACCOUNT_LOCKED)
+			vanished();
+		check_open(a, row.open);
+	}
+	account_rows_close(rows);
 }
 
 /* ---------- applying and checking ---------- */

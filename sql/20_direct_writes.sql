@@ -1,0 +1,51 @@
+-- The posting engine writes its tables through the table access method
+-- (write.c, rowlock.c): the same rows, indexes and checks as SQL would give.
+\set SHOW_CONTEXT never
+SELECT tpwallet.create_asset('DWX', 2, 'fiat');
+SELECT tpwallet.create_account('dw:world', 'ops', 'DWX', 'debit', allow_negative => true);
+SELECT tpwallet.create_account('dw:a', 'ops', 'DWX', 'credit');
+SELECT tpwallet.create_account('dw:b', 'ops', 'DWX', 'credit');
+
+-- one batch longer than the writers' buffer of 1,000 rows (2,500 postings),
+-- then several calls in one statement and one transaction on the same rows
+SELECT count(*) AS posted FROM tpwallet.post_batch(
+  (SELECT jsonb_agg(jsonb_build_object('debit_account', 'dw:world', 'credit_account',
+                    CASE WHEN i % 2 = 0 THEN 'dw:a' ELSE 'dw:b' END,
+                    'amount', (i % 7 + 1)::text, 'idempotency_key', 'dw-' || i) ORDER BY i)
+     FROM generate_series(1, 1250) AS i));
+BEGIN;
+SELECT count(DISTINCT tpwallet.transfer('dw:a', 'dw:b', 0.01)) AS calls FROM generate_series(1, 20);
+SELECT tpwallet.transfer('dw:b', 'dw:a', 1.50);
+COMMIT;
+SELECT account, debits_posted, credits_posted, balance FROM tpwallet.account_balances
+ WHERE account LIKE 'dw:%' ORDER BY account;
+SELECT sum(amount) AS postings_sum, count(*) AS postings FROM tpwallet.postings p
+  JOIN tpwallet.accounts a ON a.id = p.account_id WHERE a.code LIKE 'dw:%';
+-- every index has every row: index-only reads agree with the heap
+SET enable_seqscan = off;
+SELECT count(*) AS by_key FROM tpwallet.journal WHERE idempotency_key LIKE 'dw-%';
+SELECT count(*) AS by_account FROM tpwallet.postings p
+  JOIN tpwallet.accounts a ON a.id = p.account_id WHERE a.code = 'dw:a';
+RESET enable_seqscan;
+SELECT * FROM tpwallet.check_balances();
+
+-- a repeat of the batch replays every id, writing nothing
+SELECT test.rows() AS before \gset
+SELECT count(*) AS replayed FROM tpwallet.post_batch(
+  (SELECT jsonb_agg(jsonb_build_object('debit_account', 'dw:world', 'credit_account',
+                    CASE WHEN i % 2 = 0 THEN 'dw:a' ELSE 'dw:b' END,
+                    'amount', (i % 7 + 1)::text, 'idempotency_key', 'dw-' || i) ORDER BY i)
+     FROM generate_series(1, 1250) AS i));
+SELECT test.rows() = :'before' AS nothing_written;
+
+-- a trigger the engine would go around is refused, not silently skipped
+CREATE FUNCTION test.on_journal() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+CREATE TRIGGER audit_me AFTER INSERT ON tpwallet.journal FOR EACH ROW EXECUTE FUNCTION test.on_journal();
+SELECT test.err($$SELECT tpwallet.transfer('dw:world', 'dw:a', 1)$$);
+SELECT test.rows() = :'before' AS nothing_written;
+DROP TRIGGER audit_me ON tpwallet.journal;
+CREATE TRIGGER audit_me BEFORE UPDATE ON tpwallet.accounts FOR EACH ROW EXECUTE FUNCTION test.on_journal();
+SELECT test.err($$SELECT tpwallet.transfer('dw:world', 'dw:a', 1)$$);
+DROP TRIGGER audit_me ON tpwallet.accounts;
+SELECT tpwallet.transfer('dw:world', 'dw:a', 1) > 0 AS posts_again;
+SELECT tpwallet.balance('dw:a');

@@ -1,0 +1,51 @@
+/*
+ * rowlock.h
+ *	  Account row locks and delta folding for the posting engine, straight
+ *	  through the primary-key index and the table access method (rowlock.c).
+ */
+#ifndef TPWALLET_ROWLOCK_H
+#define TPWALLET_ROWLOCK_H
+
+#include "postgres.h"
+#include "nodes/lockoptions.h"
+#include "storage/itemptr.h"
+#include "utils/numeric.h"
+
+typedef struct AccountRows AccountRows;
+
+/* What a lock returns of the account's row (the version it locked). */
+typedef struct AccountRow
+{
+	ItemPointerData tid;
+	bool		open;			/* status = 'open' */
+	Numeric		totals[4];		/* debits/credits posted, debits/credits pending */
+} AccountRow;
+
+typedef enum AccountLockResult
+{
+	ACCOUNT_LOCKED,
+	ACCOUNT_BUSY,				/* LockWaitSkip and another transaction holds it */
+	ACCOUNT_MISSING				/* no such row (its creation rolled back) */
+} AccountLockResult;
+
+extern AccountRows *account_rows_open(void);
+
+/*
+ * Lock the account row with this id in the given mode, as SELECT ... FOR
+ * <mode> [SKIP LOCKED] would: waiting (or not), following a concurrent
+ * update to the newest version in READ COMMITTED, refusing with a
+ * serialization failure under REPEATABLE READ or SERIALIZABLE.
+ */
+extern AccountLockResult account_row_lock(AccountRows *r, int64 id, LockTupleMode mode,
+										  LockWaitPolicy wait, AccountRow *row);
+
+/*
+ * Take (delete) the committed deltas of a row-locked account and return
+ * their sums in sums[4]; false if it had none.  A fresh snapshot, taken
+ * after the lock, sees every delta committed before it.
+ */
+extern bool account_deltas_take(AccountRows *r, int64 id, Numeric *sums);
+
+extern void account_rows_close(AccountRows *r);
+
+#endif
