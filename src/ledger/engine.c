@@ -26,8 +26,6 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-static SPIPlanPtr claim_plan = NULL;
-static SPIPlanPtr claimed_plan = NULL;
 
 typedef struct CodeIndex
 {
@@ -102,22 +100,6 @@ static const char *
 where_of(int position)
 {
 	return position > 0 ? psprintf(" (batch element %d)", position) : "";
-}
-
-static Datum
-array_of(Datum *elems, bool *nulls, int n, Oid type)
-{
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
-
-	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
-	if (n == 0)
-		return PointerGetDatum(construct_empty_array(type));
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, type,
-											  typlen, typbyval, typalign));
 }
 
 /* ---------- building a call ---------- */
@@ -384,6 +366,18 @@ ledger_check_entry(LedgerCall *call, LedgerEntry *e, int position)
 
 /* ---------- idempotency ---------- */
 
+/* A SHA-256 value as bytea. */
+static Datum
+hash_datum(const uint8 *hash)
+{
+	bytea	   *b = palloc(VARHDRSZ + SHA256_LEN);
+
+	SET_VARSIZE(b, VARHDRSZ + SHA256_LEN);
+	memcpy(VARDATA(b), hash, SHA256_LEN);
+	return PointerGetDatum(b);
+}
+
+
 static void
 idempotency_conflict(LedgerEntry *e, const char *why)
 {
@@ -438,25 +432,20 @@ cmp_entry_key(const void *a, const void *b)
 				  (*(LedgerEntry *const *) b)->idempotency_key);
 }
 
+static const char *const key_columns[] = {"key", "kind", "request_hash", "result_id",
+"created_at"};
+
 /*
- * Insert every key; a key that is already there (committed by an earlier
- * call, or by a concurrent one we waited for) replays its original result.
+ * Insert every key (ON CONFLICT DO NOTHING, write.c); a key that is already
+ * there (committed by an earlier call, or by a concurrent one we waited
+ * for) replays its original result, or is refused if the request differs.
  */
 static void
 claim_keys(LedgerCall *call)
 {
-	Datum	   *keys = palloc(sizeof(Datum) * call->nentries);
-	Datum	   *kinds = palloc(sizeof(Datum) * call->nentries);
-	Datum	   *hashes = palloc(sizeof(Datum) * call->nentries);
-	Datum	   *ids = palloc(sizeof(Datum) * call->nentries);
-	int			n = 0;
-	Oid			argtypes[4] = {TEXTARRAYOID, TEXTARRAYOID, BYTEAARRAYOID, INT8ARRAYOID};
-	Datum		args[4];
-	HASHCTL		ctl;
-	HTAB	   *inserted;
-
-	LedgerEntry **keyed = palloc(sizeof(LedgerEntry *) * call->nentries);
+	LedgerEntry **keyed = palloc(sizeof(LedgerEntry *) * Max(call->nentries, 1));
 	int			nkeyed = 0;
+	TableWriter *keys;
 
 	/*
 	 * Claim keys in key order, so that two batches sharing keys wait for
@@ -465,82 +454,36 @@ claim_keys(LedgerCall *call)
 	for (int i = 0; i < call->nentries; i++)
 		if (call->entries[i]->idempotency_key && !call->entries[i]->replay)
 			keyed[nkeyed++] = call->entries[i];
+	if (nkeyed == 0)
+		return;
 	qsort(keyed, nkeyed, sizeof(LedgerEntry *), cmp_entry_key);
+
+	keys = writer_open("idempotency", lengthof(key_columns), key_columns);
 	for (int i = 0; i < nkeyed; i++)
 	{
 		LedgerEntry *e = keyed[i];
+		Datum		v[5];
+		bool		n[5] = {false, false, false, false, false};
 		bytea	   *h;
 
-		h = palloc(VARHDRSZ + SHA256_LEN);
-		SET_VARSIZE(h, VARHDRSZ + SHA256_LEN);
-		memcpy(VARDATA(h), e->request_hash, SHA256_LEN);
-		keys[n] = CStringGetTextDatum(e->idempotency_key);
-		kinds[n] = CStringGetTextDatum(e->idem_kind);
-		hashes[n] = PointerGetDatum(h);
-		ids[n] = Int64GetDatum(e->id);
-		n++;
-	}
-	if (n == 0)
-		return;
-
-	args[0] = array_of(keys, NULL, n, TEXTOID);
-	args[1] = array_of(kinds, NULL, n, TEXTOID);
-	args[2] = array_of(hashes, NULL, n, BYTEAOID);
-	args[3] = array_of(ids, NULL, n, INT8OID);
-	ledger_plan(&claim_plan,
-				"INSERT INTO tpwallet.idempotency (key, kind, request_hash, result_id)"
-				" SELECT * FROM unnest($1::text[], $2::text[], $3::bytea[], $4::bigint[])"
-				" ON CONFLICT (key) DO NOTHING RETURNING key",
-				4, argtypes);
-	if (SPI_execute_plan(claim_plan, args, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "idempotency claim failed");
-	if (SPI_processed == (uint64) n)
-		return;
-
-	/* Some keys were taken: find which, and replay or refuse. */
-	ctl.keysize = 201;
-	ctl.entrysize = 201;
-	ctl.hcxt = CurrentMemoryContext;
-	inserted = hash_create("tpwallet claimed keys", n, &ctl,
-						   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-
-		hash_search(inserted,
-					TextDatumGetCString(SPI_getbinval(SPI_tuptable->vals[r],
-													  SPI_tuptable->tupdesc, 1, &isnull)),
-					HASH_ENTER, NULL);
-	}
-	ledger_plan(&claimed_plan,
-				"SELECT kind, request_hash, result_id FROM tpwallet.idempotency WHERE key = $1",
-				1, (Oid[]) {TEXTOID});
-	for (int i = 0; i < call->nentries; i++)
-	{
-		LedgerEntry *e = call->entries[i];
-		Datum		k[1];
-		bool		isnull;
-		HeapTuple	tup;
-		bytea	   *h;
-
-		if (e->idempotency_key == NULL || e->replay ||
-			hash_search(inserted, e->idempotency_key, HASH_FIND, NULL))
+		v[0] = CStringGetTextDatum(e->idempotency_key);
+		v[1] = CStringGetTextDatum(e->idem_kind);
+		v[2] = hash_datum(e->request_hash);
+		v[3] = Int64GetDatum(e->id);
+		v[4] = TimestampTzGetDatum(call->now);
+		if (writer_insert_or_fetch(keys, v, n))
 			continue;
-		k[0] = CStringGetTextDatum(e->idempotency_key);
-		if (SPI_execute_plan(claimed_plan, k, NULL, false, 1) != SPI_OK_SELECT ||
-			SPI_processed != 1)
-			elog(ERROR, "idempotency key \"%s\" vanished", e->idempotency_key);
-		tup = SPI_tuptable->vals[0];
-		h = DatumGetByteaPP(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2, &isnull));
-		if (strcmp(TextDatumGetCString(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)),
-				   e->idem_kind) != 0)
+		/* taken: v now holds the earlier request's row */
+		if (strcmp(TextDatumGetCString(v[1]), e->idem_kind) != 0)
 			idempotency_conflict(e, "The key was used for another kind of request.");
+		h = DatumGetByteaPP(v[2]);
 		if (VARSIZE_ANY_EXHDR(h) != SHA256_LEN ||
 			memcmp(VARDATA_ANY(h), e->request_hash, SHA256_LEN) != 0)
 			idempotency_conflict(e, "The earlier request had other accounts, amounts, reference, time or metadata.");
 		e->replay = true;
-		e->id = DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 3, &isnull));
+		e->id = DatumGetInt64(v[3]);
 	}
+	writer_close(keys);
 }
 
 /* ---------- locking ---------- */
@@ -828,16 +771,6 @@ static const char *const total_columns[] = {"debits_posted", "credits_posted",
 "debits_pending", "credits_pending"};
 static const char *const delta_columns[] = {"account_id", "debits_posted", "credits_posted",
 "debits_pending", "credits_pending"};
-
-static Datum
-hash_datum(const uint8 *hash)
-{
-	bytea	   *b = palloc(VARHDRSZ + SHA256_LEN);
-
-	SET_VARSIZE(b, VARHDRSZ + SHA256_LEN);
-	memcpy(VARDATA(b), hash, SHA256_LEN);
-	return PointerGetDatum(b);
-}
 
 static Datum
 text_or_null(const char *s, bool *isnull)

@@ -35,11 +35,14 @@
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
+#include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
 #define WRITER_BATCH 1000
+
+static void ensure_row_slots(TableWriter *w);
 
 struct TableWriter
 {
@@ -53,8 +56,9 @@ struct TableWriter
 	bool	  **nulls;
 	int			nrows;
 	int			maxrows;
-	TupleTableSlot *oldslot;	/* for updates */
+	TupleTableSlot *oldslot;	/* for updates and conflicts */
 	TupleTableSlot *newslot;
+	List	   *arbiters;		/* unique indexes, once insert_or_fetch is used */
 	CommandId	cid;
 };
 
@@ -192,11 +196,7 @@ writer_flush(TableWriter *w)
 void
 writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 {
-	if (w->oldslot == NULL)
-	{
-		w->oldslot = table_slot_create(w->rel, NULL);
-		w->newslot = table_slot_create(w->rel, NULL);
-	}
+	ensure_row_slots(w);
 	if (!table_tuple_fetch_row_version(w->rel, tid, SnapshotAny, w->oldslot))
 		elog(ERROR, "row (%u,%u) of tpwallet.%s vanished under its lock",
 			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
@@ -244,6 +244,85 @@ writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *
 		 */
 		list_free(ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL));
 		ResetPerTupleExprContext(w->estate);
+	}
+}
+
+static void
+ensure_row_slots(TableWriter *w)
+{
+	if (w->oldslot == NULL)
+	{
+		w->oldslot = table_slot_create(w->rel, NULL);
+		w->newslot = table_slot_create(w->rel, NULL);
+	}
+}
+
+/* The conflicting row, which REPEATABLE READ must also be able to see. */
+static void
+fetch_conflict(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
+{
+	if (!table_tuple_fetch_row_version(w->rel, tid, SnapshotAny, w->oldslot))
+		elog(ERROR, "failed to fetch the conflicting row of tpwallet.%s",
+			 RelationGetRelationName(w->rel));
+	if (IsolationUsesXactSnapshot() &&
+		!table_tuple_satisfies_snapshot(w->rel, w->oldslot, GetTransactionSnapshot()))
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not serialize access due to concurrent update"),
+				 errdetail("Another transaction used the same key after this one's snapshot."),
+				 errhint("Retry the transaction.")));
+	slot_getallattrs(w->oldslot);
+	for (int i = 0; i < w->ncols; i++)
+	{
+		values[i] = w->oldslot->tts_values[w->attnums[i] - 1];
+		nulls[i] = w->oldslot->tts_isnull[w->attnums[i] - 1];
+	}
+}
+
+/*
+ * INSERT ... ON CONFLICT DO NOTHING by the executor's speculative insertion
+ * protocol: look for the key (waiting for a transaction that is inserting
+ * it), insert speculatively, and start again if another inserter won the
+ * race in between.  Unique indexes are the arbiters.
+ */
+bool
+writer_insert_or_fetch(TableWriter *w, Datum *values, bool *nulls)
+{
+	TransactionId xid = GetCurrentTransactionId();
+
+	ensure_row_slots(w);
+	if (w->arbiters == NIL)
+	{
+		ExecCloseIndices(w->rri);
+		ExecOpenIndices(w->rri, true);
+		for (int i = 0; i < w->rri->ri_NumIndices; i++)
+			if (w->rri->ri_IndexRelationDescs[i]->rd_index->indisunique)
+				w->arbiters = lappend_oid(w->arbiters,
+										  RelationGetRelid(w->rri->ri_IndexRelationDescs[i]));
+		if (w->arbiters == NIL)
+			elog(ERROR, "tpwallet.%s has no unique index", RelationGetRelationName(w->rel));
+	}
+	for (;;)
+	{
+		ItemPointerData conflict;
+		uint32		token;
+		bool		lost_race = false;
+
+		fill_slot(w, w->newslot, values, nulls);
+		if (!ExecCheckIndexConstraints(w->rri, w->newslot, w->estate, &conflict, w->arbiters))
+		{
+			fetch_conflict(w, &conflict, values, nulls);
+			return false;
+		}
+		token = SpeculativeInsertionLockAcquire(xid);
+		table_tuple_insert_speculative(w->rel, w->newslot, w->cid, 0, NULL, token);
+		list_free(ExecInsertIndexTuples(w->rri, w->newslot, w->estate, false, true,
+										&lost_race, w->arbiters));
+		table_tuple_complete_speculative(w->rel, w->newslot, token, !lost_race);
+		SpeculativeInsertionLockRelease(xid);
+		ResetPerTupleExprContext(w->estate);
+		if (!lost_race)
+			return true;
 	}
 }
 

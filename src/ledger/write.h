@@ -33,6 +33,13 @@ extern void writer_flush(TableWriter *w);
 extern void writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls);
 extern void writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *nulls);
 
+/*
+ * INSERT ... ON CONFLICT DO NOTHING for one row, the table's unique indexes
+ * as arbiters: true if inserted; false if a row with the same key exists
+ * (committed, or this transaction's), whose values then replace values/nulls.
+ */
+extern bool writer_insert_or_fetch(TableWriter *w, Datum *values, bool *nulls);
+
 /* Flush, close indexes and the relation, and make the rows visible to later statements. */
 extern void writer_close(TableWriter *w);
 
