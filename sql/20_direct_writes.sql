@@ -6,7 +6,7 @@ SELECT tpwallet.create_account('dw:world', 'ops', 'DWX', 'debit', allow_negative
 SELECT tpwallet.create_account('dw:a', 'ops', 'DWX', 'credit');
 SELECT tpwallet.create_account('dw:b', 'ops', 'DWX', 'credit');
 
--- one batch longer than the writers' buffer of 1,000 rows (2,500 postings),
+-- one batch many times the writers' buffer of 128 rows (2,500 postings),
 -- then several calls in one statement and one transaction on the same rows
 SELECT count(*) AS posted FROM tpwallet.post_batch(
   (SELECT jsonb_agg(jsonb_build_object('debit_account', 'dw:world', 'credit_account',

@@ -40,13 +40,18 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-#define WRITER_BATCH 1000
+/*
+ * Rows per table_multi_insert(): a few heap pages' worth.  The slots are
+ * reused from one flush to the next, so a batch of any size costs this many.
+ */
+#define WRITER_BATCH 128
 
 static void ensure_row_slots(TableWriter *w);
 
 struct TableWriter
 {
 	Relation	rel;
+	TupleDesc	desc;			/* an unpinned copy: slots need no resource owner */
 	EState	   *estate;
 	ResultRelInfo *rri;
 	int			ncols;
@@ -110,6 +115,7 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 		if (w->attnums[i] == InvalidAttrNumber)
 			elog(ERROR, "column %s of tpwallet.%s does not exist", columns[i], relname);
 	}
+	w->desc = CreateTupleDescCopy(RelationGetDescr(w->rel));
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
@@ -136,7 +142,7 @@ writer_row(TableWriter *w, Datum **values, bool **nulls)
 			: palloc(sizeof(bool *) * n);
 		for (int i = w->maxrows; i < n; i++)
 		{
-			w->slots[i] = table_slot_create(w->rel, NULL);
+			w->slots[i] = MakeSingleTupleTableSlot(w->desc, &TTSOpsVirtual);
 			w->values[i] = palloc(sizeof(Datum) * w->ncols);
 			w->nulls[i] = palloc(sizeof(bool) * w->ncols);
 		}

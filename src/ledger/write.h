@@ -22,7 +22,7 @@ extern TableWriter *writer_open(const char *relname, int ncols, const char *cons
 /* Next row to insert: fill values[0..ncols) and nulls[0..ncols) in column order. */
 extern void writer_row(TableWriter *w, Datum **values, bool **nulls);
 
-/* Insert the buffered rows and their index entries (also done every 1,000 rows). */
+/* Insert the buffered rows and their index entries (also done every 128 rows). */
 extern void writer_flush(TableWriter *w);
 
 /*
