@@ -61,6 +61,7 @@ struct TableWriter
 	bool	  **nulls;
 	int			nrows;
 	int			maxrows;
+	bool		inserts_checked;	/* columns left out may be NULL (see below) */
 	TupleTableSlot *oldslot;	/* for updates and conflicts */
 	TupleTableSlot *newslot;
 	List	   *arbiters;		/* unique indexes, once insert_or_fetch is used */
@@ -124,9 +125,35 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 	return w;
 }
 
+/*
+ * An inserted row leaves every column it does not name NULL, with no
+ * default and no NOT NULL check: refuse a table where that would be wrong
+ * (a column added later, say), instead of writing a bad row.
+ */
+static void
+check_left_out_columns(TableWriter *w)
+{
+	for (int a = 0; a < w->desc->natts; a++)
+	{
+		Form_pg_attribute att = TupleDescAttr(w->desc, a);
+		bool		named = false;
+
+		if (att->attisdropped)
+			continue;
+		for (int i = 0; i < w->ncols; i++)
+			named |= w->attnums[i] == att->attnum;
+		if (!named && (att->attnotnull || att->atthasdef || att->attidentity || att->attgenerated))
+			elog(ERROR, "column %s of tpwallet.%s is not written by the posting engine",
+				 NameStr(att->attname), RelationGetRelationName(w->rel));
+	}
+	w->inserts_checked = true;
+}
+
 void
 writer_row(TableWriter *w, Datum **values, bool **nulls)
 {
+	if (!w->inserts_checked)
+		check_left_out_columns(w);
 	if (w->nrows == WRITER_BATCH)
 		writer_flush(w);
 	if (w->nrows == w->maxrows)

@@ -22,6 +22,7 @@
 #include "postgres.h"
 
 #include "recon/match.h"
+#include "ledger/write.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -349,8 +350,8 @@ datums(size_t n)
  * Match ids come as one block from the identity sequence: nextval, then
  * setval past the block, under a transaction advisory lock that every
  * writer of recon_matches takes (_recon_record_match too), so no other
- * id falls inside the block.  Then the matches and their members are two
- * plain INSERTs from arrays, with no join between them.
+ * id falls inside the block.  Then the matches and their members are
+ * written, with no join between them.
  */
 
 static int64
@@ -376,22 +377,36 @@ reserve_match_ids(size_t n)
 	return first;
 }
 
+static const char *const match_columns[] = {"match_id", "run_id", "match_no", "rule",
+"confidence", "items"};
+static const char *const member_columns[] = {"run_id", "item_id", "match_id", "is_left"};
+
+/* confidence (basis points) as the numeric the table keeps: 9500 -> 0.95 */
+static Datum
+confidence_numeric(int32 bp, Datum *cache)
+{
+	if (bp < 0 || bp > 10000)
+		elog(ERROR, "match confidence %d is out of range", bp);
+	if (cache[bp] == (Datum) 0)
+		cache[bp] = DirectFunctionCall1(numeric_trim_scale,
+										NumericGetDatum(int64_div_fast_to_numeric(bp, 4)));
+	return cache[bp];
+}
+
+/*
+ * The matches, then their members, through the table access method
+ * (src/ledger/write.c: multi-inserts and index inserts, as COPY does): a
+ * million-item run writes about two million member rows, and the SQL
+ * executor's per-row work was most of the run's write time.
+ */
 static void
 write_matches(int64 run, const loaded *ld, const recon_result *res)
 {
-	size_t		nm = res->n_matches,
-				nb = res->n_members;
-	Datum	   *rules = datums(nm),
-			   *conf = datums(nm),
-			   *count = datums(nm),
-			   *member_match = datums(nb),
-			   *member_item = datums(nb),
-			   *member_left = datums(nb);
-	Oid			mtypes[5] = {INT8OID, INT8OID, TEXTARRAYOID, INT4ARRAYOID, INT4ARRAYOID};
-	Datum		margs[5];
-	Oid			btypes[4] = {INT8OID, INT8ARRAYOID, INT8ARRAYOID, BOOLARRAYOID};
-	Datum		bargs[4];
+	size_t		nm = res->n_matches;
 	Datum		rule_names[RR_REVERSAL + 1];
+	Datum	   *confidences = palloc0(sizeof(Datum) * 10001);
+	TableWriter *matches,
+			   *members;
 	int64		first;
 
 	if (nm == 0)
@@ -399,42 +414,43 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 	first = reserve_match_ids(nm);
 	for (int r = RR_EXACT_TXID; r <= RR_REVERSAL; r++)
 		rule_names[r] = CStringGetTextDatum(recon_rule_name((recon_rule) r));
+
+	matches = writer_open("recon_matches", lengthof(match_columns), match_columns);
+	for (size_t k = 0; k < nm; k++)
+	{
+		const recon_match *m = &res->matches[k];
+		Datum	   *v;
+		bool	   *n;
+
+		writer_row(matches, &v, &n);
+		v[0] = Int64GetDatum(first + (int64) k);
+		v[1] = Int64GetDatum(run);
+		v[2] = Int32GetDatum((int32) k + 1);
+		v[3] = rule_names[m->rule];
+		v[4] = confidence_numeric(m->confidence, confidences);
+		v[5] = Int32GetDatum((int32) m->count);
+	}
+	writer_close(matches);
+
+	members = writer_open("recon_match_members", lengthof(member_columns), member_columns);
 	for (size_t k = 0; k < nm; k++)
 	{
 		const recon_match *m = &res->matches[k];
 
-		rules[k] = rule_names[m->rule];
-		conf[k] = Int32GetDatum(m->confidence);
-		count[k] = Int32GetDatum((int32) m->count);
 		for (uint32 j = 0; j < m->count; j++)
 		{
 			const recon_item *it = &ld->items[res->members[m->first + j]];
+			Datum	   *v;
+			bool	   *n;
 
-			member_match[m->first + j] = Int64GetDatum(first + (int64) k);
-			member_item[m->first + j] = Int64GetDatum(it->id);
-			member_left[m->first + j] = BoolGetDatum(it->side == 0);
+			writer_row(members, &v, &n);
+			v[0] = Int64GetDatum(run);
+			v[1] = Int64GetDatum(it->id);
+			v[2] = Int64GetDatum(first + (int64) k);
+			v[3] = BoolGetDatum(it->side == 0);
 		}
 	}
-	margs[0] = Int64GetDatum(run);
-	margs[1] = Int64GetDatum(first);
-	margs[2] = datum_array(rules, NULL, nm, TEXTOID);
-	margs[3] = datum_array(conf, NULL, nm, INT4OID);
-	margs[4] = datum_array(count, NULL, nm, INT4OID);
-	if (SPI_execute_with_args(
-			"INSERT INTO tpwallet.recon_matches (match_id, run_id, match_no, rule, confidence, items) OVERRIDING SYSTEM VALUE"
-			" SELECT $2 + u.n - 1, $1, u.n, u.rule, trim_scale(u.conf::numeric / 10000), u.k"
-			"   FROM unnest($3, $4, $5) WITH ORDINALITY AS u (rule, conf, k, n)",
-			5, mtypes, margs, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != nm)
-		elog(ERROR, "could not record the run's matches");
-	bargs[0] = Int64GetDatum(run);
-	bargs[1] = datum_array(member_match, NULL, nb, INT8OID);
-	bargs[2] = datum_array(member_item, NULL, nb, INT8OID);
-	bargs[3] = datum_array(member_left, NULL, nb, BOOLOID);
-	if (SPI_execute_with_args(
-			"INSERT INTO tpwallet.recon_match_members (run_id, item_id, match_id, is_left)"
-			" SELECT $1, v.item_id, v.match_id, v.is_left FROM unnest($2, $3, $4) AS v (match_id, item_id, is_left)",
-			4, btypes, bargs, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != nb)
-		elog(ERROR, "could not record the run's match members");
+	writer_close(members);
 }
 
 static void
