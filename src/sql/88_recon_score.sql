@@ -48,7 +48,9 @@ $$;
 -- The features of exceptions, in one query.  History = the items of the
 -- exception's source with the same counterparty before the item (the
 -- last 100 within a year):
---   log_amount        log10(1 + |amount|)
+--   log_amount        log10(1 + |amount|), in float8: a statistic, not money
+--                     (numeric log10 over each item's history was a quarter
+--                     of a reconcile() run)
 --   amount_z          robust z-score of log_amount against that history:
 --                     |x - median| / (1.4826 * MAD), MAD at least 0.02
 --                     (5 %), capped at 10; 0 with fewer than 3 earlier items
@@ -95,7 +97,7 @@ AS $$
 	  JOIN tpwallet.recon_items i ON i.item_id = e.item_id
 	  JOIN tpwallet.recon_sources s ON s.id = i.source_id
 	  LEFT JOIN tpwallet.recon_items cp ON cp.item_id = e.counterpart_item_id
-	 CROSS JOIN LATERAL (SELECT log(1 + abs(i.amount))::float8 AS la,
+	 CROSS JOIN LATERAL (SELECT log(1 + abs(i.amount)::float8) AS la,
 	                            coalesce(s.config ->> 'timezone', 'UTC') AS tz) v
 	  LEFT JOIN LATERAL (
 	       SELECT count(*) AS n, max(p.occurred_at) AS last_at,
@@ -103,7 +105,7 @@ AS $$
 	              count(*) FILTER (WHERE p.occurred_at >= i.occurred_at - interval '1 hour') AS n1h,
 	              percentile_cont(0.5) WITHIN GROUP (ORDER BY p.la) AS med,
 	              array_agg(p.la) AS las
-	         FROM (SELECT log(1 + abs(q.amount))::float8 AS la, q.occurred_at
+	         FROM (SELECT log(1 + abs(q.amount)::float8) AS la, q.occurred_at
 	                 FROM tpwallet.recon_items q
 	                WHERE q.source_id = i.source_id AND q.counterparty = i.counterparty
 	                  AND q.occurred_at < i.occurred_at AND q.occurred_at >= i.occurred_at - interval '365 days'
