@@ -314,9 +314,12 @@ fetch_conflict(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 
 /*
  * INSERT ... ON CONFLICT DO NOTHING by the executor's speculative insertion
- * protocol: look for the key (waiting for a transaction that is inserting
- * it), insert speculatively, and start again if another inserter won the
- * race in between.  Unique indexes are the arbiters.
+ * protocol, optimistic: insert speculatively first (a key is new nearly
+ * always; the executor's pre-check would cost a second index descent per
+ * key), and only when the unique index reports a conflict, kill our tuple,
+ * look for the existing row (waiting for a transaction that is inserting
+ * it) and return it -- or start again if that transaction rolled back.
+ * Unique indexes are the arbiters.
  */
 bool
 writer_insert_or_fetch(TableWriter *w, Datum *values, bool *nulls)
@@ -339,23 +342,23 @@ writer_insert_or_fetch(TableWriter *w, Datum *values, bool *nulls)
 	{
 		ItemPointerData conflict;
 		uint32		token;
-		bool		lost_race = false;
+		bool		conflicted = false;
 
 		fill_slot(w, w->newslot, values, nulls);
+		token = SpeculativeInsertionLockAcquire(xid);
+		table_tuple_insert_speculative(w->rel, w->newslot, w->cid, 0, NULL, token);
+		list_free(ExecInsertIndexTuples(w->rri, w->newslot, w->estate, false, true,
+										&conflicted, w->arbiters));
+		table_tuple_complete_speculative(w->rel, w->newslot, token, !conflicted);
+		SpeculativeInsertionLockRelease(xid);
+		ResetPerTupleExprContext(w->estate);
+		if (!conflicted)
+			return true;
 		if (!ExecCheckIndexConstraints(w->rri, w->newslot, w->estate, &conflict, w->arbiters))
 		{
 			fetch_conflict(w, &conflict, values, nulls);
 			return false;
 		}
-		token = SpeculativeInsertionLockAcquire(xid);
-		table_tuple_insert_speculative(w->rel, w->newslot, w->cid, 0, NULL, token);
-		list_free(ExecInsertIndexTuples(w->rri, w->newslot, w->estate, false, true,
-										&lost_race, w->arbiters));
-		table_tuple_complete_speculative(w->rel, w->newslot, token, !lost_race);
-		SpeculativeInsertionLockRelease(xid);
-		ResetPerTupleExprContext(w->estate);
-		if (!lost_race)
-			return true;
 	}
 }
 
