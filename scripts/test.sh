@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything and run the whole test suite:
 #   C unit tests (plain, ASan/UBSan, valgrind) and fuzzing of every C parser,
-#   pg_regress (sql/, expected/), pgTAP invariants (test/pgtap/),
+#   pg_regress (sql/, expected/) and isolation specs (specs/), pgTAP invariants (test/pgtap/),
 #   the PKCS#11 bridge against a private SoftHSM2 token,
 #   scenario tests with real parts (test/scenarios/: concurrency, crash,
 #   tamper, SoftHSM2, a local anvil Ethereum node, price feeds polled by
@@ -27,7 +27,7 @@ eval "$(scripts/cluster.sh env)"
 
 regress() {
   if make -s installcheck; then return 0; fi
-  cat regression.diffs 2>/dev/null | head -200
+  cat regression.diffs output_iso/regression.diffs 2>/dev/null | head -200
   return 1
 }
 
@@ -73,7 +73,7 @@ fuzz() {
   fi
 }
 step "fuzzing (${FUZZ_SECONDS:-15}s per C parser)" fuzz
-step "pg_regress" regress
+step "pg_regress and isolation specs" regress
 step "pgTAP invariants" pgtap
 step "standalone proof verifier" proof_tool
 step "scenarios (concurrency, crash, tamper, HSM, Ethereum node, price feeds, long reconciliation runs and pg_cron)" prove test/scenarios/
