@@ -98,3 +98,27 @@ SELECT mi.rule, count(*) FILTER (WHERE mi.side = 'left') AS pairs
   FROM tpwallet.recon_match_items mi WHERE mi.run_id = :rb GROUP BY mi.rule;
 SELECT x.side, x.class, i.txid, i.amount, i.extra ->> 'book' AS book
   FROM tpwallet.recon_exceptions x JOIN tpwallet.recon_items i USING (item_id) WHERE x.run_id = :rb ORDER BY x.side, i.txid;
+
+-- ======================================= a chunk that fails mid-job
+-- A failed chunk (here a trigger refusing the second day's run; in life a
+-- statement timeout, a cancel, bad data) must not leave the job "running"
+-- with its session lock held: the job is interrupted, resumable by anyone.
+SELECT tpwallet.create_recon_source('rf-ledger', 'ledger', '{"accounts": ["rj:bank:USD"]}') > 0
+   AND tpwallet.create_recon_source('rf-bank', 'statement', '{"asset": "USD"}') > 0 AS set_up;
+CREATE FUNCTION test.refuse_day2() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	IF NEW.window_from = timestamptz '2024-08-02Z' THEN
+		RAISE EXCEPTION 'chunk refused for the test';
+	END IF;
+	RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_day2 BEFORE INSERT ON tpwallet.recon_runs FOR EACH ROW EXECUTE FUNCTION test.refuse_day2();
+CALL tpwallet.reconcile_window('rf-ledger', 'rf-bank', '2024-08-01Z', '2024-08-04Z');
+SELECT chunks_done, chunks_total, status FROM tpwallet.recon_progress WHERE left_source = 'rf-ledger';
+SELECT count(*) AS job_locks_left FROM pg_locks
+ WHERE locktype = 'advisory' AND classid = tpwallet._recon_job_lock_key()::oid AND pid = pg_backend_pid();
+DROP TRIGGER refuse_day2 ON tpwallet.recon_runs;
+CALL tpwallet.reconcile_window('rf-ledger', 'rf-bank', '2024-08-01Z', '2024-08-04Z');
+SELECT chunks_done, chunks_total, status, cardinality(runs) AS runs FROM tpwallet.recon_progress WHERE left_source = 'rf-ledger';
+SELECT count(*) AS job_locks_left FROM pg_locks
+ WHERE locktype = 'advisory' AND classid = tpwallet._recon_job_lock_key()::oid AND pid = pg_backend_pid();

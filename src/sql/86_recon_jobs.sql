@@ -44,6 +44,19 @@ RETURNS int
 LANGUAGE sql IMMUTABLE
 AS $$ SELECT 1919247213 $$;   -- 'recm'
 
+-- Take and release that lock (src/recon/job_lock.c): an abort of the
+-- job's transaction releases it too, so a failed chunk leaves the job
+-- interrupted and resumable by anyone, not "running" until its session ends.
+CREATE FUNCTION tpwallet._recon_job_lock(job bigint)
+RETURNS void
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'tpwallet_recon_job_lock';
+
+CREATE FUNCTION tpwallet._recon_job_unlock(job bigint)
+RETURNS void
+LANGUAGE C STRICT VOLATILE
+AS 'MODULE_PATHNAME', 'tpwallet_recon_job_unlock';
+
 CREATE FUNCTION tpwallet._recon_job_alive(job bigint, job_pid int)
 RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
@@ -128,7 +141,7 @@ BEGIN
 		IF j.left_source_id = lsrc AND j.right_source_id = rsrc AND j.window_from = lo AND j.window_to = hi
 		   AND j.rules = r AND j.chunk = step THEN
 			IF NOT tpwallet._recon_job_alive(j.job_id, pg_backend_pid()) THEN
-				PERFORM pg_advisory_lock(tpwallet._recon_job_lock_key(), (j.job_id % 2147483648)::int);
+				PERFORM tpwallet._recon_job_lock(j.job_id);
 			END IF;
 			UPDATE tpwallet.recon_jobs SET pid = pg_backend_pid(),
 			       resumed = resumed + CASE WHEN j.pid = pg_backend_pid() THEN 0 ELSE 1 END,
@@ -145,7 +158,7 @@ BEGIN
 	VALUES (lsrc, rsrc, lo, hi, r, step, greatest(ceil(extract(epoch FROM hi - lo) / extract(epoch FROM step))::int, 1),
 	        lo, pg_backend_pid())
 	RETURNING job_id INTO n;
-	PERFORM pg_advisory_lock(tpwallet._recon_job_lock_key(), (n % 2147483648)::int);
+	PERFORM tpwallet._recon_job_lock(n);
 	RETURN n;
 END
 $$;
@@ -173,7 +186,7 @@ BEGIN
 	IF j.next_from >= j.window_to THEN
 		UPDATE tpwallet.recon_jobs SET status = 'done', finished_at = clock_timestamp(), updated_at = clock_timestamp()
 		 WHERE job_id = job;
-		PERFORM pg_advisory_unlock(tpwallet._recon_job_lock_key(), (job % 2147483648)::int);
+		PERFORM tpwallet._recon_job_unlock(job);
 		INSERT INTO tpwallet.audit_log (action, object, detail)
 		VALUES ('reconcile_window', lname || ' ~ ' || rname,
 		        jsonb_build_object('job_id', job, 'from', j.window_from, 'to', j.window_to, 'chunk', j.chunk,

@@ -199,6 +199,8 @@ GRANT EXECUTE ON PROCEDURE tpwallet.reconcile_window(text, text, timestamptz, ti
 GRANT EXECUTE ON FUNCTION tpwallet._recon_job_take(text, text, timestamptz, timestamptz, jsonb, interval),
 	tpwallet._recon_job_step(bigint) TO tpwallet_operator;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_job_alive(bigint, int), tpwallet._recon_job_lock_key() TO tpwallet_reader, tpwallet_owner;
+-- the job lock itself: only the job functions (as the owner) take it
+GRANT EXECUTE ON FUNCTION tpwallet._recon_job_lock(bigint), tpwallet._recon_job_unlock(bigint) TO tpwallet_owner;
 
 DO $recon_match_dump$
 DECLARE
