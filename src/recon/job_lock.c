@@ -19,7 +19,7 @@
 #include "miscadmin.h"
 #include "storage/lock.h"
 
-#define JOB_LOCK_KEY 1919247213 /* tpwallet._recon_job_lock_key(): 'recm' */
+#define JOB_LOCK_KEY 1919247213 /* 'recm'; SQL reads it via _recon_job_lock_key() */
 
 static bool callback_registered = false;
 static bool job_lock_held = false;
@@ -42,6 +42,13 @@ release_on_abort(XactEvent event, void *arg)
 		if (LockHeldByMe(&job_lock_tag, ExclusiveLock))
 			LockRelease(&job_lock_tag, ExclusiveLock, true);
 	}
+}
+
+PG_FUNCTION_INFO_V1(tpwallet_recon_job_lock_key);
+Datum
+tpwallet_recon_job_lock_key(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32(JOB_LOCK_KEY);
 }
 
 PG_FUNCTION_INFO_V1(tpwallet_recon_job_lock);

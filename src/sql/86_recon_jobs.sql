@@ -41,8 +41,8 @@ SELECT tpwallet._guard('recon_jobs', 'DELETE');
 -- other roles' sessions from the function owner.
 CREATE FUNCTION tpwallet._recon_job_lock_key()
 RETURNS int
-LANGUAGE sql IMMUTABLE
-AS $$ SELECT 1919247213 $$;   -- 'recm'
+LANGUAGE C IMMUTABLE
+AS 'MODULE_PATHNAME', 'tpwallet_recon_job_lock_key';   -- one constant, in job_lock.c
 
 -- Take and release that lock (src/recon/job_lock.c): an abort of the
 -- job's transaction releases it too, so a failed chunk leaves the job
