@@ -49,3 +49,10 @@ SELECT test.err($$SELECT tpwallet.transfer('dw:world', 'dw:a', 1)$$);
 DROP TRIGGER audit_me ON tpwallet.accounts;
 SELECT tpwallet.transfer('dw:world', 'dw:a', 1) > 0 AS posts_again;
 SELECT tpwallet.balance('dw:a');
+
+-- a column added to a ledger table that the engine does not write (here
+-- with a default) is refused, not silently left NULL
+ALTER TABLE tpwallet.journal ADD COLUMN channel text DEFAULT 'api';
+SELECT test.err($$SELECT tpwallet.transfer('dw:world', 'dw:a', 1)$$);
+ALTER TABLE tpwallet.journal DROP COLUMN channel;
+SELECT tpwallet.transfer('dw:world', 'dw:a', 1) > 0 AS posts_again;

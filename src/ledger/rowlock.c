@@ -24,6 +24,7 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -137,7 +138,14 @@ account_row_lock(AccountRows *r, int64 id, LockTupleMode mode, LockWaitPolicy wa
 	ItemPointerData tid;
 	TM_FailureData tmfd;
 	TM_Result	result;
-	uint8		flags = IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION;
+	/*
+	 * ExecLockRows' flags: lock versions an in-progress update made too
+	 * (without it a key-share lock could stay on a version a totals update
+	 * replaced, and close_account would not wait for us), and in READ
+	 * COMMITTED follow a committed update to the newest version.
+	 */
+	uint8		flags = TUPLE_LOCK_FLAG_LOCK_UPDATE_IN_PROGRESS |
+		(IsolationUsesXactSnapshot() ? 0 : TUPLE_LOCK_FLAG_FIND_LAST_VERSION);
 
 	if (!find_account(r, id, &tid))
 		return ACCOUNT_MISSING;
@@ -173,6 +181,8 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 	if (r->deltas == NULL)
 	{
 		r->deltas = table_open(tpwallet_relid("account_deltas"), RowExclusiveLock);
+		/* deletes in a publication need a replica identity, as for SQL */
+		CheckCmdReplicaIdentity(r->deltas, CMD_DELETE);
 		r->deltas_index = index_open(tpwallet_relid("account_deltas_account"), AccessShareLock);
 		r->delta_slot = table_slot_create(r->deltas, NULL);
 		for (int t = 0; t < 4; t++)

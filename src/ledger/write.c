@@ -31,7 +31,10 @@
 #include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_trigger.h"
+#include "miscadmin.h"
+#include "utils/memutils.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "nodes/makefuncs.h"
@@ -52,6 +55,8 @@ struct TableWriter
 {
 	Relation	rel;
 	TupleDesc	desc;			/* an unpinned copy: slots need no resource owner */
+	MemoryContext flush_cxt;	/* what table_multi_insert leaks, reset per flush */
+	bool		updates_checked;	/* triggers and replica identity, for updates */
 	EState	   *estate;
 	ResultRelInfo *rri;
 	int			ncols;
@@ -68,10 +73,15 @@ struct TableWriter
 	CommandId	cid;
 };
 
-/* Triggers these writes would go around: any on INSERT; row triggers on
- * UPDATE other than the accounts' own identity guard (see the header). */
+/*
+ * A trigger these writes would go around.  Inserts: any INSERT trigger,
+ * internal ones included (a foreign key's check, a deferred unique
+ * constraint).  Updates: row UPDATE triggers other than internal ones (the
+ * accounts' foreign key to assets, checked only when the asset changes,
+ * which these updates never do) and the accounts' own identity guard.
+ */
 static const char *
-bypassed_trigger(Relation rel)
+bypassed_trigger(Relation rel, CmdType op)
 {
 	TriggerDesc *t = rel->trigdesc;
 
@@ -81,15 +91,29 @@ bypassed_trigger(Relation rel)
 	{
 		Trigger    *tg = &t->triggers[i];
 
-		if (tg->tgisinternal)
-			continue;
-		if (TRIGGER_FOR_INSERT(tg->tgtype))
+		if (op == CMD_INSERT && TRIGGER_FOR_INSERT(tg->tgtype))
 			return tg->tgname;
-		if (TRIGGER_FOR_UPDATE(tg->tgtype) && TRIGGER_FOR_ROW(tg->tgtype) &&
-			strcmp(tg->tgname, "tpwallet_guard_identity") != 0)
+		if (op == CMD_UPDATE && TRIGGER_FOR_UPDATE(tg->tgtype) && TRIGGER_FOR_ROW(tg->tgtype) &&
+			!tg->tgisinternal && strcmp(tg->tgname, "tpwallet_guard_identity") != 0)
 			return tg->tgname;
 	}
 	return NULL;
+}
+
+static void
+refuse_bypassed_trigger(TableWriter *w, CmdType op)
+{
+	const char *name = bypassed_trigger(w->rel, op);
+
+	if (name != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table tpwallet.%s has a trigger \"%s\" the posting engine cannot fire",
+						RelationGetRelationName(w->rel), name),
+				 errdetail("The posting engine writes ledger tables through the table access method, as COPY does; a trigger on them would not see every row."),
+				 errhint("Drop the trigger; follow the ledger by the journal id or by logical decoding instead.")));
+	/* a publication of updates or deletes needs the replica identity, as for SQL */
+	CheckCmdReplicaIdentity(w->rel, op);
 }
 
 TableWriter *
@@ -101,13 +125,11 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 	if (!OidIsValid(relid))
 		elog(ERROR, "table tpwallet.%s does not exist", relname);
 	w->rel = table_open(relid, RowExclusiveLock);
-	if (bypassed_trigger(w->rel) != NULL)
+	if (w->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("table tpwallet.%s has a trigger \"%s\" the posting engine cannot fire",
-						relname, bypassed_trigger(w->rel)),
-				 errdetail("The posting engine writes ledger tables through the table access method, as COPY does; a trigger on them would not see every row."),
-				 errhint("Drop the trigger; follow the ledger by the journal id or by logical decoding instead.")));
+				 errmsg("tpwallet.%s is not a plain table", relname),
+				 errdetail("The posting engine writes its tables through the table access method; a partitioned table or a view cannot take those writes.")));
 	w->ncols = ncols;
 	w->attnums = palloc(sizeof(AttrNumber) * ncols);
 	for (int i = 0; i < ncols; i++)
@@ -121,8 +143,28 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
 	ExecOpenIndices(w->rri, false);
+	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+		if (!w->rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("index %s of tpwallet.%s is a deferrable constraint",
+							RelationGetRelationName(w->rri->ri_IndexRelationDescs[i]), relname),
+					 errdetail("The posting engine checks unique indexes when it inserts; a deferred check would need the executor's triggers.")));
 	w->cid = GetCurrentCommandId(true);
+	w->flush_cxt = AllocSetContextCreate(CurrentMemoryContext, "tpwallet writer flush",
+										 ALLOCSET_DEFAULT_SIZES);
 	return w;
+}
+
+/* The index inserts' list of deferred checks: always empty (see writer_open). */
+static void
+insert_index_entries(TableWriter *w, TupleTableSlot *slot)
+{
+	List	   *recheck = ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL);
+
+	if (recheck != NIL)
+		elog(ERROR, "tpwallet.%s: unexpected deferred index check", RelationGetRelationName(w->rel));
+	ResetPerTupleExprContext(w->estate);
 }
 
 /*
@@ -133,9 +175,13 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 static void
 check_left_out_columns(TableWriter *w)
 {
-	for (int a = 0; a < w->desc->natts; a++)
+	/* the relation's own descriptor: a copy has no defaults or NOT NULL flags */
+	TupleDesc	desc = RelationGetDescr(w->rel);
+
+	refuse_bypassed_trigger(w, CMD_INSERT);
+	for (int a = 0; a < desc->natts; a++)
 	{
-		Form_pg_attribute att = TupleDescAttr(w->desc, a);
+		Form_pg_attribute att = TupleDescAttr(desc, a);
 		bool		named = false;
 
 		if (att->attisdropped)
@@ -143,8 +189,12 @@ check_left_out_columns(TableWriter *w)
 		for (int i = 0; i < w->ncols; i++)
 			named |= w->attnums[i] == att->attnum;
 		if (!named && (att->attnotnull || att->atthasdef || att->attidentity || att->attgenerated))
-			elog(ERROR, "column %s of tpwallet.%s is not written by the posting engine",
-				 NameStr(att->attname), RelationGetRelationName(w->rel));
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column %s of tpwallet.%s is not written by the posting engine",
+							NameStr(att->attname), RelationGetRelationName(w->rel)),
+					 errdetail("The column has a default, is NOT NULL, an identity or generated; the engine's direct writes would leave it NULL."),
+					 errhint("A column added to a ledger table needs the engine to write it.")));
 	}
 	w->inserts_checked = true;
 }
@@ -204,31 +254,33 @@ fill_slot(TableWriter *w, TupleTableSlot *slot, const Datum *values, const bool 
 void
 writer_flush(TableWriter *w)
 {
+	MemoryContext old;
+
 	if (w->nrows == 0)
 		return;
 	for (int r = 0; r < w->nrows; r++)
 		fill_slot(w, w->slots[r], w->values[r], w->nulls[r]);
+	/* heap tuples formed from the virtual slots are not freed by the AM (as in COPY) */
+	old = MemoryContextSwitchTo(w->flush_cxt);
 	table_multi_insert(w->rel, w->slots, w->nrows, w->cid, 0, NULL);
+	MemoryContextSwitchTo(old);
 	if (w->rri->ri_NumIndices > 0)
-	{
 		for (int r = 0; r < w->nrows; r++)
-		{
-			List	   *recheck;
-
-			recheck = ExecInsertIndexTuples(w->rri, w->slots[r], w->estate,
-											false, false, NULL, NIL);
-			list_free(recheck);
-			ResetPerTupleExprContext(w->estate);
-		}
-	}
+			insert_index_entries(w, w->slots[r]);
 	for (int r = 0; r < w->nrows; r++)
 		ExecClearTuple(w->slots[r]);
+	MemoryContextReset(w->flush_cxt);
 	w->nrows = 0;
 }
 
 void
 writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 {
+	if (!w->updates_checked)
+	{
+		refuse_bypassed_trigger(w, CMD_UPDATE);
+		w->updates_checked = true;
+	}
 	ensure_row_slots(w);
 	if (!table_tuple_fetch_row_version(w->rel, tid, SnapshotAny, w->oldslot))
 		elog(ERROR, "row (%u,%u) of tpwallet.%s vanished under its lock",
@@ -275,8 +327,7 @@ writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *
 		 * unchanged, and finding that out needs a range table we do not
 		 * have.  Rows are mostly updated HOT anyway (fillfactor 50).
 		 */
-		list_free(ExecInsertIndexTuples(w->rri, slot, w->estate, false, false, NULL, NIL));
-		ResetPerTupleExprContext(w->estate);
+		insert_index_entries(w, slot);
 	}
 }
 
@@ -290,7 +341,15 @@ ensure_row_slots(TableWriter *w)
 	}
 }
 
-/* The conflicting row, which REPEATABLE READ must also be able to see. */
+static TransactionId
+conflict_xmin(TupleTableSlot *slot)
+{
+	bool		isnull;
+
+	return DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull));
+}
+
+/* The conflicting row, which REPEATABLE READ must see unless we wrote it (as ExecCheckTupleVisible). */
 static void
 fetch_conflict(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 {
@@ -298,7 +357,8 @@ fetch_conflict(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 		elog(ERROR, "failed to fetch the conflicting row of tpwallet.%s",
 			 RelationGetRelationName(w->rel));
 	if (IsolationUsesXactSnapshot() &&
-		!table_tuple_satisfies_snapshot(w->rel, w->oldslot, GetTransactionSnapshot()))
+		!table_tuple_satisfies_snapshot(w->rel, w->oldslot, GetTransactionSnapshot()) &&
+		!TransactionIdIsCurrentTransactionId(conflict_xmin(w->oldslot)))
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("could not serialize access due to concurrent update"),
@@ -326,6 +386,8 @@ writer_insert_or_fetch(TableWriter *w, Datum *values, bool *nulls)
 {
 	TransactionId xid = GetCurrentTransactionId();
 
+	if (!w->inserts_checked)
+		check_left_out_columns(w);
 	ensure_row_slots(w);
 	if (w->arbiters == NIL)
 	{
@@ -344,6 +406,7 @@ writer_insert_or_fetch(TableWriter *w, Datum *values, bool *nulls)
 		uint32		token;
 		bool		conflicted = false;
 
+		CHECK_FOR_INTERRUPTS();
 		fill_slot(w, w->newslot, values, nulls);
 		token = SpeculativeInsertionLockAcquire(xid);
 		table_tuple_insert_speculative(w->rel, w->newslot, w->cid, 0, NULL, token);
@@ -375,6 +438,7 @@ writer_close(TableWriter *w)
 	}
 	ExecCloseIndices(w->rri);
 	FreeExecutorState(w->estate);
+	MemoryContextDelete(w->flush_cxt);
 	table_close(w->rel, NoLock);
 	/* later statements of this transaction (and of this call) see the rows */
 	CommandCounterIncrement();
