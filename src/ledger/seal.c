@@ -20,6 +20,7 @@
 
 #include "ledger/seal.h"
 #include "ledger/engine.h"
+#include "ledger/write.h"
 #include "ledger/merkle.h"
 #include "tpwallet.h"
 
@@ -38,7 +39,6 @@ static SPIPlanPtr floor_plan = NULL;
 static SPIPlanPtr seq_plan = NULL;
 static SPIPlanPtr candidates_plan = NULL;
 static SPIPlanPtr insert_seal_plan = NULL;
-static SPIPlanPtr insert_members_plan = NULL;
 
 void
 block_hash(const BlockHeader *b, uint8 out[SHA256_LEN])
@@ -224,18 +224,21 @@ seal_book(const char *book)
 			elog(ERROR, "seal insert failed");
 	}
 	{
-		Oid			types[3] = {INT8ARRAYOID, INT4ARRAYOID, INT8OID};
-		Datum		args[3];
+		/* the block's members: one row per entry, through the table writer (write.c) */
+		static const char *const member_columns[] = {"entry_id", "leaf_index", "block_id"};
+		TableWriter *members = writer_open("block_members", lengthof(member_columns), member_columns);
 
-		args[0] = PointerGetDatum(construct_array(member_ids, n, INT8OID, 8, true, TYPALIGN_DOUBLE));
-		args[1] = PointerGetDatum(construct_array(member_idx, n, INT4OID, 4, true, TYPALIGN_INT));
-		args[2] = Int64GetDatum(b.block_id);
-		ledger_plan(&insert_members_plan,
-					"INSERT INTO tpwallet.block_members (entry_id, leaf_index, block_id)"
-					" SELECT e, i, $3 FROM unnest($1::bigint[], $2::int[]) AS u (e, i)",
-					3, types);
-		if (SPI_execute_plan(insert_members_plan, args, NULL, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "seal member insert failed");
+		for (int i = 0; i < n; i++)
+		{
+			Datum	   *v;
+			bool	   *isnull_row;
+
+			writer_row(members, &v, &isnull_row);
+			v[0] = member_ids[i];
+			v[1] = member_idx[i];
+			v[2] = Int64GetDatum(b.block_id);
+		}
+		writer_close(members);
 	}
 	return n;
 }
