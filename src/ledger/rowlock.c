@@ -187,8 +187,13 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 		r->delta_slot = table_slot_create(r->deltas, NULL);
 		for (int t = 0; t < 4; t++)
 			r->delta_att[t] = attnum_of(r->deltas, total_names[t]);
-		/* every delta committed before this point, whatever the isolation */
-		r->fold_snapshot = RegisterSnapshot(GetLatestSnapshot());
+		/*
+		 * As the DELETE statement this replaces: in READ COMMITTED a snapshot
+		 * taken now, after the locks, sees every delta committed before; in
+		 * REPEATABLE READ and SERIALIZABLE the transaction's own (a delta it
+		 * cannot see stays for a later fold: balance = row + deltas either way).
+		 */
+		r->fold_snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	}
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
 	scan = index_beginscan(r->deltas, r->deltas_index, r->fold_snapshot, 1, 0);

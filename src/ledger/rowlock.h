@@ -41,8 +41,8 @@ extern AccountLockResult account_row_lock(AccountRows *r, int64 id, LockTupleMod
 
 /*
  * Take (delete) the committed deltas of a row-locked account and return
- * their sums in sums[4]; false if it had none.  A fresh snapshot, taken
- * after the lock, sees every delta committed before it.
+ * their sums in sums[4]; false if it had none.  In READ COMMITTED a fresh
+ * snapshot, taken after the locks, sees every delta committed before them.
  */
 extern bool account_deltas_take(AccountRows *r, int64 id, Numeric *sums);
 
