@@ -9,6 +9,7 @@
 #define TPWALLET_H
 
 #include "postgres.h"
+#include "access/attnum.h"
 
 #define ERRCODE_TW_INSUFFICIENT_FUNDS	MAKE_SQLSTATE('T','W','0','0','1')
 #define ERRCODE_TW_IDEMPOTENCY_CONFLICT MAKE_SQLSTATE('T','W','0','0','2')
@@ -35,6 +36,10 @@ extern int	tpwallet_seal_max_entries;
 /* worker.c */
 extern void tpwallet_register_workers(void);
 extern void tpw_register_worker(const char *function, const char *name);
+
+/* The extension's relations by name (tpwallet.c): errors when missing. */
+extern Oid	tpw_relid(const char *name);
+extern AttrNumber tpw_attnum(Oid relid, const char *column);
 
 /* One step of a worker, in its own transaction with SPI; false if it failed (logged). */
 typedef void (*tpw_step_fn) (void *arg);

@@ -6,6 +6,7 @@
 #include "postgres.h"
 
 #include "ledger/engine.h"
+#include "crypto/crypto_pg.h"
 #include "ledger/accounts.h"
 #include "ledger/amount.h"
 #include "ledger/rowlock.h"
@@ -13,12 +14,10 @@
 #include "tpwallet.h"
 
 #include "access/xact.h"
-#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
-#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/jsonb.h"
@@ -56,12 +55,6 @@ ledger_plan(SPIPlanPtr *slot, const char *sql, int nargs, Oid *argtypes)
 	return *slot;
 }
 
-static Oid
-sequence_oid(const char *seqname)
-{
-	return get_relname_relid(seqname, get_namespace_oid("tpwallet", false));
-}
-
 static int64
 next_id(Oid seq)
 {
@@ -76,7 +69,7 @@ next_id(Oid seq)
 int64
 ledger_next_id(const char *seqname)
 {
-	return next_id(sequence_oid(seqname));
+	return next_id(tpw_relid(seqname));
 }
 
 /* The metadata of an entry given none: one shared empty object. */
@@ -112,8 +105,8 @@ ledger_call_begin(void)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	account_cache_validate();
-	call->journal_seq = sequence_oid("journal_id_seq");
-	call->hold_seq = sequence_oid("hold_id_seq");
+	call->journal_seq = tpw_relid("journal_id_seq");
+	call->hold_seq = tpw_relid("hold_id_seq");
 	call->maxaccounts = 16;
 	call->accounts = palloc(sizeof(LedgerAccount) * call->maxaccounts);
 	call->maxentries = 16;
@@ -366,18 +359,6 @@ ledger_check_entry(LedgerCall *call, LedgerEntry *e, int position)
 
 /* ---------- idempotency ---------- */
 
-/* A SHA-256 value as bytea. */
-static Datum
-hash_datum(const uint8 *hash)
-{
-	bytea	   *b = palloc(VARHDRSZ + SHA256_LEN);
-
-	SET_VARSIZE(b, VARHDRSZ + SHA256_LEN);
-	memcpy(VARDATA(b), hash, SHA256_LEN);
-	return PointerGetDatum(b);
-}
-
-
 static void
 idempotency_conflict(LedgerEntry *e, const char *why)
 {
@@ -468,7 +449,7 @@ claim_keys(LedgerCall *call)
 
 		v[0] = CStringGetTextDatum(e->idempotency_key);
 		v[1] = CStringGetTextDatum(e->idem_kind);
-		v[2] = hash_datum(e->request_hash);
+		v[2] = PointerGetDatum(tpw_bytea_from(e->request_hash, SHA256_LEN));
 		v[3] = Int64GetDatum(e->id);
 		v[4] = TimestampTzGetDatum(call->now);
 		if (writer_insert_or_fetch(keys, v, n))
@@ -834,7 +815,7 @@ write_entry(LedgerCall *call, LedgerEntry *e, TableWriter *journal, TableWriter 
 	n[9] = e->hold_id == 0;
 	v[10] = JsonbPGetDatum(e->metadata);
 	v[11] = Int16GetDatum(ENTRY_HASH_VERSION);
-	v[12] = hash_datum(hash);
+	v[12] = PointerGetDatum(tpw_bytea_from(hash, SHA256_LEN));
 }
 
 static Numeric

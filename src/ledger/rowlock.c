@@ -15,6 +15,7 @@
 
 #include "ledger/rowlock.h"
 #include "ledger/amount.h"
+#include "tpwallet.h"
 
 #include "access/genam.h"
 #include "access/heapam.h"
@@ -52,54 +53,43 @@ struct AccountRows
 	CommandId	cid;
 };
 
-static Oid
-tpwallet_relid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("tpwallet", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation tpwallet.%s does not exist", name);
-	return relid;
-}
-
-static AttrNumber
-attnum_of(Relation rel, const char *name)
-{
-	AttrNumber	a = get_attnum(RelationGetRelid(rel), name);
-
-	if (a == InvalidAttrNumber)
-		elog(ERROR, "column %s of %s does not exist", name, RelationGetRelationName(rel));
-	return a;
-}
-
 AccountRows *
 account_rows_open(void)
 {
 	AccountRows *r = palloc0(sizeof(AccountRows));
 
-	r->accounts = table_open(tpwallet_relid("accounts"), RowExclusiveLock);
-	r->accounts_pkey = index_open(tpwallet_relid("accounts_pkey"), AccessShareLock);
+	r->accounts = table_open(tpw_relid("accounts"), RowExclusiveLock);
+	r->accounts_pkey = index_open(tpw_relid("accounts_pkey"), AccessShareLock);
 	r->slot = table_slot_create(r->accounts, NULL);
-	r->status_att = attnum_of(r->accounts, "status");
+	r->status_att = tpw_attnum(RelationGetRelid(r->accounts), "status");
 	for (int t = 0; t < 4; t++)
-		r->total_att[t] = attnum_of(r->accounts, total_names[t]);
+		r->total_att[t] = tpw_attnum(RelationGetRelid(r->accounts), total_names[t]);
 	/* as a statement would: a snapshot of its own (READ COMMITTED) */
 	r->snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	r->cid = GetCurrentCommandId(true);
 	return r;
 }
 
+/* An index scan for the rows whose first (bigint) key column equals id. */
+static IndexScanDesc
+scan_by_id(Relation heap, Relation index, Snapshot snapshot, int64 id)
+{
+	ScanKeyData key;
+	IndexScanDesc scan;
+
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
+	scan = index_beginscan(heap, index, snapshot, 1, 0);
+	index_rescan(scan, &key, 1, NULL, 0);
+	return scan;
+}
+
 /* The version of the row with this id that our snapshot sees, if any. */
 static bool
 find_account(AccountRows *r, int64 id, ItemPointer tid)
 {
-	ScanKeyData key;
-	IndexScanDesc scan;
+	IndexScanDesc scan = scan_by_id(r->accounts, r->accounts_pkey, r->snapshot, id);
 	bool		found;
 
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	scan = index_beginscan(r->accounts, r->accounts_pkey, r->snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, r->slot);
 	if (found)
 		ItemPointerCopy(&r->slot->tts_tid, tid);
@@ -174,19 +164,18 @@ account_row_lock(AccountRows *r, int64 id, LockTupleMode mode, LockWaitPolicy wa
 bool
 account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 {
-	ScanKeyData key;
 	IndexScanDesc scan;
 	bool		any = false;
 
 	if (r->deltas == NULL)
 	{
-		r->deltas = table_open(tpwallet_relid("account_deltas"), RowExclusiveLock);
+		r->deltas = table_open(tpw_relid("account_deltas"), RowExclusiveLock);
 		/* deletes in a publication need a replica identity, as for SQL */
 		CheckCmdReplicaIdentity(r->deltas, CMD_DELETE);
-		r->deltas_index = index_open(tpwallet_relid("account_deltas_account"), AccessShareLock);
+		r->deltas_index = index_open(tpw_relid("account_deltas_account"), AccessShareLock);
 		r->delta_slot = table_slot_create(r->deltas, NULL);
 		for (int t = 0; t < 4; t++)
-			r->delta_att[t] = attnum_of(r->deltas, total_names[t]);
+			r->delta_att[t] = tpw_attnum(RelationGetRelid(r->deltas), total_names[t]);
 		/*
 		 * As the DELETE statement this replaces: in READ COMMITTED a snapshot
 		 * taken now, after the locks, sees every delta committed before; in
@@ -195,9 +184,7 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 		 */
 		r->fold_snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	}
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	scan = index_beginscan(r->deltas, r->deltas_index, r->fold_snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
+	scan = scan_by_id(r->deltas, r->deltas_index, r->fold_snapshot, id);
 	while (index_getnext_slot(scan, ForwardScanDirection, r->delta_slot))
 	{
 		bool		isnull;

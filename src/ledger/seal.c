@@ -21,6 +21,7 @@
 #include "ledger/seal.h"
 #include "ledger/engine.h"
 #include "ledger/write.h"
+#include "crypto/crypto_pg.h"
 #include "ledger/merkle.h"
 #include "tpwallet.h"
 
@@ -61,16 +62,6 @@ block_hash(const BlockHeader *b, uint8 out[SHA256_LEN])
 	canon_timestamptz(&buf, b->sealed_at);
 	sha256(buf.data, buf.len, out);
 	pfree(buf.data);
-}
-
-static Datum
-bytea_of(const uint8 *data, int len)
-{
-	bytea	   *b = palloc(VARHDRSZ + len);
-
-	SET_VARSIZE(b, VARHDRSZ + len);
-	memcpy(VARDATA(b), data, len);
-	return PointerGetDatum(b);
 }
 
 static int64
@@ -207,9 +198,9 @@ seal_book(const char *book)
 		args[3] = Int32GetDatum(n);
 		args[4] = Int64GetDatum(b.first_entry);
 		args[5] = Int64GetDatum(b.last_entry);
-		args[6] = bytea_of(b.merkle_root, SHA256_LEN);
-		args[7] = bytea_of(b.prev_hash, SHA256_LEN);
-		args[8] = bytea_of(bh, SHA256_LEN);
+		args[6] = PointerGetDatum(tpw_bytea_from(b.merkle_root, SHA256_LEN));
+		args[7] = PointerGetDatum(tpw_bytea_from(b.prev_hash, SHA256_LEN));
+		args[8] = PointerGetDatum(tpw_bytea_from(bh, SHA256_LEN));
 		args[9] = Int64GetDatum(b.floor_entry);
 		args[10] = Int64GetDatum(b.seq_mark);
 		args[11] = Int64GetDatum(b.xid_mark);

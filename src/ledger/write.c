@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "ledger/write.h"
+#include "tpwallet.h"
 
 #include "access/heapam.h"
 #include "access/table.h"
@@ -49,7 +50,6 @@
  */
 #define WRITER_BATCH 128
 
-static void ensure_row_slots(TableWriter *w);
 
 struct TableWriter
 {
@@ -120,10 +120,8 @@ TableWriter *
 writer_open(const char *relname, int ncols, const char *const *columns)
 {
 	TableWriter *w = palloc0(sizeof(TableWriter));
-	Oid			relid = get_relname_relid(relname, get_namespace_oid("tpwallet", false));
+	Oid			relid = tpw_relid(relname);
 
-	if (!OidIsValid(relid))
-		elog(ERROR, "table tpwallet.%s does not exist", relname);
 	w->rel = table_open(relid, RowExclusiveLock);
 	if (w->rel->rd_rel->relkind != RELKIND_RELATION)
 		ereport(ERROR,
@@ -133,11 +131,7 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 	w->ncols = ncols;
 	w->attnums = palloc(sizeof(AttrNumber) * ncols);
 	for (int i = 0; i < ncols; i++)
-	{
-		w->attnums[i] = get_attnum(relid, columns[i]);
-		if (w->attnums[i] == InvalidAttrNumber)
-			elog(ERROR, "column %s of tpwallet.%s does not exist", columns[i], relname);
-	}
+		w->attnums[i] = tpw_attnum(relid, columns[i]);
 	w->desc = CreateTupleDescCopy(RelationGetDescr(w->rel));
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);
@@ -273,6 +267,29 @@ writer_flush(TableWriter *w)
 	w->nrows = 0;
 }
 
+/* The two slots of fetches, updates and conflicts, made on first use. */
+static void
+ensure_row_slots(TableWriter *w)
+{
+	if (w->oldslot == NULL)
+	{
+		w->oldslot = table_slot_create(w->rel, NULL);
+		w->newslot = table_slot_create(w->rel, NULL);
+	}
+}
+
+/* w->oldslot's values of the writer's columns, in the caller's order. */
+static void
+old_row_columns(TableWriter *w, Datum *values, bool *nulls)
+{
+	slot_getallattrs(w->oldslot);
+	for (int i = 0; i < w->ncols; i++)
+	{
+		values[i] = w->oldslot->tts_values[w->attnums[i] - 1];
+		nulls[i] = w->oldslot->tts_isnull[w->attnums[i] - 1];
+	}
+}
+
 void
 writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 {
@@ -286,12 +303,7 @@ writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 		elog(ERROR, "row (%u,%u) of tpwallet.%s vanished under its lock",
 			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
 			 RelationGetRelationName(w->rel));
-	slot_getallattrs(w->oldslot);
-	for (int i = 0; i < w->ncols; i++)
-	{
-		values[i] = w->oldslot->tts_values[w->attnums[i] - 1];
-		nulls[i] = w->oldslot->tts_isnull[w->attnums[i] - 1];
-	}
+	old_row_columns(w, values, nulls);
 }
 
 void
@@ -331,16 +343,6 @@ writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *
 	}
 }
 
-static void
-ensure_row_slots(TableWriter *w)
-{
-	if (w->oldslot == NULL)
-	{
-		w->oldslot = table_slot_create(w->rel, NULL);
-		w->newslot = table_slot_create(w->rel, NULL);
-	}
-}
-
 static TransactionId
 conflict_xmin(TupleTableSlot *slot)
 {
@@ -364,12 +366,7 @@ fetch_conflict(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 				 errmsg("could not serialize access due to concurrent update"),
 				 errdetail("Another transaction used the same key after this one's snapshot."),
 				 errhint("Retry the transaction.")));
-	slot_getallattrs(w->oldslot);
-	for (int i = 0; i < w->ncols; i++)
-	{
-		values[i] = w->oldslot->tts_values[w->attnums[i] - 1];
-		nulls[i] = w->oldslot->tts_isnull[w->attnums[i] - 1];
-	}
+	old_row_columns(w, values, nulls);
 }
 
 /*
