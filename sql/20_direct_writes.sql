@@ -56,3 +56,18 @@ ALTER TABLE tpwallet.journal ADD COLUMN channel text DEFAULT 'api';
 SELECT test.err($$SELECT tpwallet.transfer('dw:world', 'dw:a', 1)$$);
 ALTER TABLE tpwallet.journal DROP COLUMN channel;
 SELECT tpwallet.transfer('dw:world', 'dw:a', 1) > 0 AS posts_again;
+
+-- the engine caches its tables' names and column numbers per session
+-- (names.c); a change of the catalog reaches the cache at once
+BEGIN;
+ALTER TABLE tpwallet.postings RENAME COLUMN amount TO amount_renamed;
+SELECT test.err($$SELECT tpwallet.transfer('dw:world', 'dw:a', 1)$$);
+ROLLBACK;
+BEGIN;
+ALTER TABLE tpwallet.idempotency RENAME TO idempotency_renamed;
+SELECT test.err($$SELECT tpwallet.transfer('dw:world', 'dw:a', 1, 'dw-renamed')$$);
+ROLLBACK;
+-- and the rollback is seen as well: the same session posts again
+SELECT tpwallet.transfer('dw:world', 'dw:a', 1, 'dw-after-rename') > 0 AS posts_again;
+SELECT tpwallet.balance('dw:a');
+SELECT * FROM tpwallet.check_balances();

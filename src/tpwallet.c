@@ -12,9 +12,7 @@
 
 #include "fmgr.h"
 #include "miscadmin.h"
-#include "catalog/namespace.h"
 #include "utils/guc.h"
-#include "utils/lsyscache.h"
 
 PG_MODULE_MAGIC;
 
@@ -68,26 +66,4 @@ _PG_init(void)
 		tpwallet_register_workers();
 		tpw_price_register_worker();
 	}
-}
-
-/* A relation of the tpwallet schema (a table, an index, a sequence) by name. */
-Oid
-tpw_relid(const char *name)
-{
-	Oid			relid = get_relname_relid(name, get_namespace_oid("tpwallet", false));
-
-	if (!OidIsValid(relid))
-		elog(ERROR, "relation tpwallet.%s does not exist", name);
-	return relid;
-}
-
-/* A column's attribute number. */
-AttrNumber
-tpw_attnum(Oid relid, const char *column)
-{
-	AttrNumber	a = get_attnum(relid, column);
-
-	if (a == InvalidAttrNumber)
-		elog(ERROR, "column %s of %s does not exist", column, get_rel_name(relid));
-	return a;
 }

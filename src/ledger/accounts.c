@@ -14,6 +14,7 @@
 
 #include "ledger/accounts.h"
 #include "ledger/engine.h"
+#include "tpwallet.h"
 
 #include "access/transam.h"
 #include "access/xact.h"
@@ -76,8 +77,7 @@ subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 void
 account_cache_validate(void)
 {
-	Oid			nsp = get_namespace_oid("tpwallet", false);
-	Oid			relid = get_relname_relid("accounts", nsp);
+	Oid			relid = tpw_relid("accounts");
 
 	if (!callbacks_registered)
 	{

@@ -36,6 +36,7 @@
 
 static const char *const total_names[4] = {"debits_posted", "credits_posted",
 "debits_pending", "credits_pending"};
+static const char *const status_name[1] = {"status"};
 
 struct AccountRows
 {
@@ -61,9 +62,8 @@ account_rows_open(void)
 	r->accounts = table_open(tpw_relid("accounts"), RowExclusiveLock);
 	r->accounts_pkey = index_open(tpw_relid("accounts_pkey"), AccessShareLock);
 	r->slot = table_slot_create(r->accounts, NULL);
-	r->status_att = tpw_attnum(RelationGetRelid(r->accounts), "status");
-	for (int t = 0; t < 4; t++)
-		r->total_att[t] = tpw_attnum(RelationGetRelid(r->accounts), total_names[t]);
+	tpw_attnums(RelationGetRelid(r->accounts), 1, status_name, &r->status_att);
+	tpw_attnums(RelationGetRelid(r->accounts), 4, total_names, r->total_att);
 	/* as a statement would: a snapshot of its own (READ COMMITTED) */
 	r->snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	r->cid = GetCurrentCommandId(true);
@@ -174,8 +174,7 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 		CheckCmdReplicaIdentity(r->deltas, CMD_DELETE);
 		r->deltas_index = index_open(tpw_relid("account_deltas_account"), AccessShareLock);
 		r->delta_slot = table_slot_create(r->deltas, NULL);
-		for (int t = 0; t < 4; t++)
-			r->delta_att[t] = tpw_attnum(RelationGetRelid(r->deltas), total_names[t]);
+		tpw_attnums(RelationGetRelid(r->deltas), 4, total_names, r->delta_att);
 		/*
 		 * As the DELETE statement this replaces: in READ COMMITTED a snapshot
 		 * taken now, after the locks, sees every delta committed before; in

@@ -130,8 +130,7 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 				 errdetail("The posting engine writes its tables through the table access method; a partitioned table or a view cannot take those writes.")));
 	w->ncols = ncols;
 	w->attnums = palloc(sizeof(AttrNumber) * ncols);
-	for (int i = 0; i < ncols; i++)
-		w->attnums[i] = tpw_attnum(relid, columns[i]);
+	tpw_attnums(relid, ncols, columns, w->attnums);
 	w->desc = CreateTupleDescCopy(RelationGetDescr(w->rel));
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);

@@ -16,6 +16,8 @@ typedef struct TableWriter TableWriter;
  * Open tpwallet.<relname> for writing the given columns (every other column
  * must be one the caller never writes: an insert leaves it NULL, an update
  * keeps it).  Refuses a table with triggers these writes would bypass.
+ * columns must be a static array: its attribute numbers are cached by its
+ * address (names.c).
  */
 extern TableWriter *writer_open(const char *relname, int ncols, const char *const *columns);
 
