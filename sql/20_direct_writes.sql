@@ -71,3 +71,23 @@ ROLLBACK;
 SELECT tpwallet.transfer('dw:world', 'dw:a', 1, 'dw-after-rename') > 0 AS posts_again;
 SELECT tpwallet.balance('dw:a');
 SELECT * FROM tpwallet.check_balances();
+
+-- account rows are found through the root of their HOT chain, remembered
+-- per session (rowlock.c).  With an index on a total every update is
+-- non-HOT: each remembered root goes stale, VACUUM frees those slots and
+-- new versions reuse them; every account must still be found, every time
+CREATE INDEX test_accounts_debits ON tpwallet.accounts (debits_posted);
+SELECT count(tpwallet.transfer('dw:world', CASE WHEN i % 2 = 0 THEN 'dw:a' ELSE 'dw:b' END, 1))
+  FROM generate_series(1, 20) AS i;
+VACUUM tpwallet.accounts;
+SELECT count(tpwallet.transfer(CASE WHEN i % 2 = 0 THEN 'dw:a' ELSE 'dw:b' END, 'dw:world', 1))
+  FROM generate_series(1, 10) AS i;
+VACUUM tpwallet.accounts;
+SELECT count(tpwallet.transfer('dw:world', CASE WHEN i % 3 = 0 THEN 'dw:a' ELSE 'dw:b' END, 1))
+  FROM generate_series(1, 30) AS i;
+DROP INDEX tpwallet.test_accounts_debits;
+VACUUM FULL tpwallet.accounts;
+SELECT tpwallet.transfer('dw:world', 'dw:a', 1) > 0 AS after_rewrite;
+SELECT account, debits_posted, credits_posted, balance FROM tpwallet.account_balances
+ WHERE account LIKE 'dw:%' ORDER BY account;
+SELECT * FROM tpwallet.check_balances();

@@ -24,12 +24,16 @@
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
+#include "storage/bufmgr.h"
 #include "catalog/namespace.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -37,6 +41,65 @@
 static const char *const total_names[4] = {"debits_posted", "credits_posted",
 "debits_pending", "credits_pending"};
 static const char *const status_name[1] = {"status"};
+static const char *const id_name[1] = {"id"};
+
+/*
+ * Where each account's row was last found: the heap TID its primary-key
+ * entry points to, the root of its HOT chain.  Totals updates are HOT (no
+ * indexed column changes), so later versions hang off that root, and a
+ * fetch through it finds the visible one without descending the B-tree --
+ * in any backend, whoever updated the row last.  A root that no longer
+ * leads to the account (a non-HOT update, or VACUUM freed the slot and it
+ * was reused) fails the fetch or the id check and falls back to the index.
+ * A rewrite of the table (VACUUM FULL, CLUSTER, TRUNCATE) invalidates its
+ * relcache entry, and with it this map.
+ */
+typedef struct RootTid
+{
+	int64		id;
+	ItemPointerData root;
+} RootTid;
+
+static HTAB *root_tids = NULL;
+static Oid	root_tids_relid = InvalidOid;
+static bool root_callback_registered = false;
+
+static void
+forget_root_tids(Datum arg, Oid relid)
+{
+	if (root_tids != NULL && (!OidIsValid(relid) || relid == root_tids_relid))
+	{
+		hash_destroy(root_tids);
+		root_tids = NULL;
+	}
+}
+
+static void
+remember_root(Oid relid, int64 id, ItemPointer root)
+{
+	RootTid    *e;
+
+	if (root_tids == NULL || relid != root_tids_relid)
+	{
+		HASHCTL		ctl;
+
+		if (!root_callback_registered)
+		{
+			CacheRegisterRelcacheCallback(forget_root_tids, (Datum) 0);
+			root_callback_registered = true;
+		}
+		if (root_tids != NULL)
+			hash_destroy(root_tids);
+		ctl.keysize = sizeof(int64);
+		ctl.entrysize = sizeof(RootTid);
+		ctl.hcxt = CacheMemoryContext;
+		root_tids = hash_create("tpwallet account roots", 1024, &ctl,
+								HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		root_tids_relid = relid;
+	}
+	e = hash_search(root_tids, &id, HASH_ENTER, NULL);
+	ItemPointerCopy(root, &e->root);
+}
 
 struct AccountRows
 {
@@ -46,6 +109,10 @@ struct AccountRows
 	Relation	deltas_index;
 	TupleTableSlot *slot;
 	TupleTableSlot *delta_slot;
+	struct IndexFetchTableData *fetch;	/* fetches through a remembered root */
+	IndexScanDesc delta_scan;	/* the deltas' index, rescanned per account */
+	BlockNumber nblocks;		/* the table's size under our lock (it cannot shrink) */
+	AttrNumber	id_att;
 	AttrNumber	status_att;
 	AttrNumber	total_att[4];
 	AttrNumber	delta_att[4];
@@ -63,6 +130,8 @@ account_rows_open(void)
 	r->accounts_pkey = index_open(tpw_relid("accounts_pkey"), AccessShareLock);
 	r->slot = table_slot_create(r->accounts, NULL);
 	tpw_attnums(RelationGetRelid(r->accounts), 1, status_name, &r->status_att);
+	tpw_attnums(RelationGetRelid(r->accounts), 1, id_name, &r->id_att);
+	r->nblocks = InvalidBlockNumber;
 	tpw_attnums(RelationGetRelid(r->accounts), 4, total_names, r->total_att);
 	/* as a statement would: a snapshot of its own (READ COMMITTED) */
 	r->snapshot = RegisterSnapshot(GetTransactionSnapshot());
@@ -83,16 +152,64 @@ scan_by_id(Relation heap, Relation index, Snapshot snapshot, int64 id)
 	return scan;
 }
 
+/* The visible version through the account's remembered root, if it still leads there. */
+static bool
+find_by_root(AccountRows *r, int64 id, ItemPointer tid)
+{
+	RootTid    *e;
+	ItemPointerData root;
+	bool		call_again = false;
+	bool		all_dead = false;
+	bool		isnull;
+
+	if (root_tids == NULL || root_tids_relid != RelationGetRelid(r->accounts))
+		return false;
+	e = hash_search(root_tids, &id, HASH_FIND, NULL);
+	if (e == NULL)
+		return false;
+	ItemPointerCopy(&e->root, &root);
+	if (r->nblocks == InvalidBlockNumber)
+		r->nblocks = RelationGetNumberOfBlocks(r->accounts);
+	if (ItemPointerGetBlockNumber(&root) >= r->nblocks)
+		return false;			/* VACUUM truncated the table since */
+	if (r->fetch == NULL)
+		r->fetch = table_index_fetch_begin(r->accounts);
+	if (!table_index_fetch_tuple(r->fetch, &root, r->snapshot, r->slot, &call_again, &all_dead))
+		return false;
+	if (DatumGetInt64(slot_getattr(r->slot, r->id_att, &isnull)) != id || isnull)
+		return false;			/* the slot now holds another account */
+	ItemPointerCopy(&r->slot->tts_tid, tid);
+	return true;
+}
+
 /* The version of the row with this id that our snapshot sees, if any. */
 static bool
 find_account(AccountRows *r, int64 id, ItemPointer tid)
 {
-	IndexScanDesc scan = scan_by_id(r->accounts, r->accounts_pkey, r->snapshot, id);
+	IndexScanDesc scan;
 	bool		found;
 
-	found = index_getnext_slot(scan, ForwardScanDirection, r->slot);
-	if (found)
-		ItemPointerCopy(&r->slot->tts_tid, tid);
+	if (find_by_root(r, id, tid))
+		return true;
+	/*
+	 * index_getnext_slot() without the loop's convenience: the fetch
+	 * replaces the index entry's TID (the root) by the version's, and the
+	 * root is what to remember.  An MVCC snapshot sees at most one version
+	 * per entry, so no entry needs a second fetch.
+	 */
+	scan = scan_by_id(r->accounts, r->accounts_pkey, r->snapshot, id);
+	found = false;
+	for (ItemPointer entry; !found && (entry = index_getnext_tid(scan, ForwardScanDirection)) != NULL;)
+	{
+		ItemPointerData root = *entry;
+
+		found = index_fetch_heap(scan, r->slot);
+		if (found)
+		{
+			ItemPointerCopy(&r->slot->tts_tid, tid);
+			remember_root(RelationGetRelid(r->accounts), id, &root);
+		}
+	}
 	index_endscan(scan);
 	return found;
 }
@@ -165,6 +282,7 @@ bool
 account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 {
 	IndexScanDesc scan;
+	ScanKeyData key;
 	bool		any = false;
 
 	if (r->deltas == NULL)
@@ -183,7 +301,12 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 		 */
 		r->fold_snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	}
-	scan = scan_by_id(r->deltas, r->deltas_index, r->fold_snapshot, id);
+	/* one scan, restarted per account: begin and end cost more than the probe */
+	if (r->delta_scan == NULL)
+		r->delta_scan = index_beginscan(r->deltas, r->deltas_index, r->fold_snapshot, 1, 0);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
+	index_rescan(r->delta_scan, &key, 1, NULL, 0);
+	scan = r->delta_scan;
 	while (index_getnext_slot(scan, ForwardScanDirection, r->delta_slot))
 	{
 		bool		isnull;
@@ -198,19 +321,22 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 		/* only holders of the account's row lock delete its deltas: no race */
 		simple_heap_delete(r->deltas, &r->delta_slot->tts_tid);
 	}
-	index_endscan(scan);
 	return any;
 }
 
 void
 account_rows_close(AccountRows *r)
 {
+	if (r->fetch)
+		table_index_fetch_end(r->fetch);
 	ExecDropSingleTupleTableSlot(r->slot);
 	UnregisterSnapshot(r->snapshot);
 	index_close(r->accounts_pkey, NoLock);
 	table_close(r->accounts, NoLock);
 	if (r->deltas)
 	{
+		if (r->delta_scan)
+			index_endscan(r->delta_scan);
 		ExecDropSingleTupleTableSlot(r->delta_slot);
 		UnregisterSnapshot(r->fold_snapshot);
 		index_close(r->deltas_index, NoLock);

@@ -70,6 +70,8 @@ struct TableWriter
 	TupleTableSlot *oldslot;	/* for updates and conflicts */
 	TupleTableSlot *newslot;
 	List	   *arbiters;		/* unique indexes, once insert_or_fetch is used */
+	bool		indexes_open;	/* see open_indexes */
+	bool		indexes_speculative;
 	CommandId	cid;
 };
 
@@ -135,18 +137,38 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 	w->estate = CreateExecutorState();
 	w->rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
-	ExecOpenIndices(w->rri, false);
+	w->cid = GetCurrentCommandId(true);
+	w->flush_cxt = AllocSetContextCreate(CurrentMemoryContext, "tpwallet writer flush",
+										 ALLOCSET_DEFAULT_SIZES);
+	return w;
+}
+
+/*
+ * Open (and lock) the table's indexes, as the executor does for a result
+ * relation; on first need only: an account's totals update is HOT and
+ * touches no index, so its writer never opens them.  speculative: with
+ * the unique indexes' information for ON CONFLICT.
+ */
+static void
+open_indexes(TableWriter *w, bool speculative)
+{
+	if (w->indexes_open)
+	{
+		if (!speculative || w->indexes_speculative)
+			return;
+		ExecCloseIndices(w->rri);
+	}
+	ExecOpenIndices(w->rri, speculative);
+	w->indexes_open = true;
+	w->indexes_speculative = speculative;
 	for (int i = 0; i < w->rri->ri_NumIndices; i++)
 		if (!w->rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("index %s of tpwallet.%s is a deferrable constraint",
-							RelationGetRelationName(w->rri->ri_IndexRelationDescs[i]), relname),
+							RelationGetRelationName(w->rri->ri_IndexRelationDescs[i]),
+							RelationGetRelationName(w->rel)),
 					 errdetail("The posting engine checks unique indexes when it inserts; a deferred check would need the executor's triggers.")));
-	w->cid = GetCurrentCommandId(true);
-	w->flush_cxt = AllocSetContextCreate(CurrentMemoryContext, "tpwallet writer flush",
-										 ALLOCSET_DEFAULT_SIZES);
-	return w;
 }
 
 /* The index inserts' list of deferred checks: always empty (see writer_open). */
@@ -201,7 +223,8 @@ writer_row(TableWriter *w, Datum **values, bool **nulls)
 		writer_flush(w);
 	if (w->nrows == w->maxrows)
 	{
-		int			n = Max(16, w->maxrows * 2);
+		/* from two (a transfer's legs): slots are made and dropped per call */
+		int			n = Max(2, w->maxrows * 2);
 
 		n = Min(n, WRITER_BATCH);
 		w->slots = w->slots ? repalloc(w->slots, sizeof(TupleTableSlot *) * n)
@@ -251,6 +274,7 @@ writer_flush(TableWriter *w)
 
 	if (w->nrows == 0)
 		return;
+	open_indexes(w, false);
 	for (int r = 0; r < w->nrows; r++)
 		fill_slot(w, w->slots[r], w->values[r], w->nulls[r]);
 	/* heap tuples formed from the virtual slots are not freed by the AM (as in COPY) */
@@ -331,14 +355,16 @@ writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *
 		elog(ERROR, "row (%u,%u) of tpwallet.%s changed under its lock (%d)",
 			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
 			 RelationGetRelationName(w->rel), (int) result);
-	if (update_indexes && w->rri->ri_NumIndices > 0)
+	if (update_indexes)
 	{
 		/*
 		 * update = false: "true" only adds the B-tree's hint that the key is
 		 * unchanged, and finding that out needs a range table we do not
 		 * have.  Rows are mostly updated HOT anyway (fillfactor 50).
 		 */
-		insert_index_entries(w, slot);
+		open_indexes(w, false);
+		if (w->rri->ri_NumIndices > 0)
+			insert_index_entries(w, slot);
 	}
 }
 
@@ -387,8 +413,7 @@ writer_insert_or_fetch(TableWriter *w, Datum *values, bool *nulls)
 	ensure_row_slots(w);
 	if (w->arbiters == NIL)
 	{
-		ExecCloseIndices(w->rri);
-		ExecOpenIndices(w->rri, true);
+		open_indexes(w, true);
 		for (int i = 0; i < w->rri->ri_NumIndices; i++)
 			if (w->rri->ri_IndexRelationDescs[i]->rd_index->indisunique)
 				w->arbiters = lappend_oid(w->arbiters,
