@@ -614,11 +614,87 @@ fold_deltas_of(AccountRows *rows, LedgerAccount *a)
 	}
 }
 
+/* ---------- an account's new totals ---------- */
+
+static const char *const total_columns[] = {"debits_posted", "credits_posted",
+"debits_pending", "credits_pending"};
+
+/* What the call adds to total t of the row: its changes and the deltas it folded. */
+static Numeric
+row_delta(LedgerAccount *a, int t)
+{
+	Numeric		v = a->change[t] ? a->change[t] : amount_zero();
+
+	return a->folded[t] ? amount_add(v, a->folded[t]) : v;
+}
+
+static bool
+row_changes(LedgerAccount *a)
+{
+	for (int t = 0; t < 4; t++)
+		if (!amount_is_zero(row_delta(a, t)))
+			return true;
+	return false;
+}
+
+/* Total t of the row after the call, checked as the table's CHECK (... >= 0) would. */
+static Numeric
+checked_total(LedgerAccount *a, int t, Numeric current)
+{
+	Numeric		total = amount_add(current, row_delta(a, t));
+
+	/* the CHECK (... >= 0) of the table, which direct writes do not run */
+	if (amount_cmp(total, amount_zero()) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_CHECK_VIOLATION),
+				 errmsg("total %s of account \"%s\" would become negative", total_columns[t], a->code),
+				 errdetail("Totals are sums of non-negative amounts; %s is not.", amount_text(total))));
+	return total;
+}
+
+/*
+ * Update an account's row in place, without a row lock first: read the
+ * version our snapshot sees, write it back with the call's whole change, and
+ * let the update take the row lock.  The update succeeds only on the newest
+ * version, so the totals it started from are the row's current ones; the
+ * entries are checked against them afterwards, and a refusal rolls the
+ * update back with the rest.  That saves the lock's WAL record and a second
+ * read of the row.  Only for rows without deltas (a fold needs the lock
+ * before it reads) and only as an attempt: when the row changed since the
+ * snapshot, or (without waiting) another transaction holds it, false, and
+ * the caller takes the lock path, which does exactly what it did before.
+ */
+static bool
+update_in_place(AccountRows *rows, TableWriter **writer, LedgerAccount *a, bool wait)
+{
+	AccountRow	row;
+	Datum		v[4];
+	bool		n[4] = {false, false, false, false};
+
+	if (account_has_deltas(rows, a->id))
+		return false;
+	if (account_row_read(rows, a->id, &row) != ACCOUNT_FOUND)
+		vanished();
+	check_open(a, row.open);
+	for (int t = 0; t < 4; t++)
+		v[t] = NumericGetDatum(checked_total(a, t, row.totals[t]));
+	if (*writer == NULL)
+		*writer = writer_open("accounts", lengthof(total_columns), total_columns);
+	if (writer_try_update(*writer, row.slot, v, n, wait) != TM_Ok)
+		return false;
+	if (a->needs_lock)
+		memcpy(a->base, row.totals, sizeof(a->base));
+	a->locked = true;
+	a->updated = true;
+	return true;
+}
+
 /* Every lock in account id order (map), so that two calls never deadlock. */
 static void
 lock_accounts(LedgerCall *call, IdMap *map)
 {
 	AccountRows *rows = account_rows_open();
+	TableWriter *in_place = NULL;
 	AccountRow	row;
 
 	/* 1. wait for the rows whose balance we must check */
@@ -626,7 +702,7 @@ lock_accounts(LedgerCall *call, IdMap *map)
 	{
 		LedgerAccount *a = &call->accounts[map->idx[k]];
 
-		if (!a->needs_lock)
+		if (!a->needs_lock || (row_changes(a) && update_in_place(rows, &in_place, a, true)))
 			continue;
 		if (account_row_lock(rows, a->id, LockTupleNoKeyExclusive, LockWaitBlock, &row) != ACCOUNT_LOCKED)
 			vanished();
@@ -637,7 +713,7 @@ lock_accounts(LedgerCall *call, IdMap *map)
 	{
 		LedgerAccount *a = &call->accounts[map->idx[k]];
 
-		if (a->needs_lock)
+		if (a->needs_lock || (row_changes(a) && update_in_place(rows, &in_place, a, false)))
 			continue;
 		switch (account_row_lock(rows, a->id, LockTupleNoKeyExclusive, LockWaitSkip, &row))
 		{
@@ -646,13 +722,13 @@ lock_accounts(LedgerCall *call, IdMap *map)
 				break;
 			case ACCOUNT_BUSY:
 				break;
-			case ACCOUNT_MISSING:
+			default:
 				vanished();
 		}
 	}
-	/* 3. fold the deltas of every row we hold */
+	/* 3. fold the deltas of every row we hold (rows updated in place had none) */
 	for (int k = 0; k < map->n; k++)
-		if (call->accounts[map->idx[k]].locked)
+		if (call->accounts[map->idx[k]].locked && !call->accounts[map->idx[k]].updated)
 			fold_deltas_of(rows, &call->accounts[map->idx[k]]);
 	/* 4. busy rows: a share lock (closing waits for it) and a delta later */
 	for (int k = 0; k < map->n; k++)
@@ -665,6 +741,8 @@ lock_accounts(LedgerCall *call, IdMap *map)
 			vanished();
 		check_open(a, row.open);
 	}
+	if (in_place)
+		writer_close(in_place);
 	account_rows_close(rows);
 }
 
@@ -675,7 +753,7 @@ total_of(LedgerAccount *a, int t)
 {
 	Numeric		v = a->base[t] ? a->base[t] : amount_zero();
 
-	return a->change[t] ? amount_add(v, a->change[t]) : v;
+	return a->running[t] ? amount_add(v, a->running[t]) : v;
 }
 
 static Numeric
@@ -689,9 +767,41 @@ available(LedgerAccount *a)
 }
 
 static void
-add_change(LedgerAccount *a, int t, Numeric amount)
+add_to(Numeric *sums, int t, Numeric amount)
 {
-	a->change[t] = a->change[t] ? amount_add(a->change[t], amount) : amount;
+	sums[t] = sums[t] ? amount_add(sums[t], amount) : amount;
+}
+
+/* Every change an entry makes, added to the sums chosen by running. */
+static void
+add_entry_changes(LedgerCall *call, LedgerEntry *e, bool running)
+{
+	for (int l = 0; l < e->nlegs; l++)
+	{
+		LedgerAccount *a = &call->accounts[e->legs[l].acct];
+
+		add_to(running ? a->running : a->change, e->legs[l].credit ? T_CP : T_DP,
+			   e->legs[l].amount);
+	}
+	for (int p = 0; p < e->npending; p++)
+	{
+		LedgerAccount *a = &call->accounts[e->pending[p].acct];
+
+		add_to(running ? a->running : a->change, e->pending[p].total, e->pending[p].amount);
+	}
+}
+
+/*
+ * The call's total change per account, known before any lock: what an
+ * update in place (lock_accounts) writes at once.  The entries are checked
+ * one by one afterwards (apply_entry), against the totals the locks saw.
+ */
+static void
+plan_changes(LedgerCall *call)
+{
+	for (int i = 0; i < call->nentries; i++)
+		if (!call->entries[i]->replay)
+			add_entry_changes(call, call->entries[i], false);
 }
 
 static void
@@ -719,12 +829,7 @@ apply_entry(LedgerCall *call, LedgerEntry *e, int position)
 		}
 	}
 
-	for (int l = 0; l < e->nlegs; l++)
-		add_change(&call->accounts[e->legs[l].acct], e->legs[l].credit ? T_CP : T_DP,
-				   e->legs[l].amount);
-	for (int p = 0; p < e->npending; p++)
-		add_change(&call->accounts[e->pending[p].acct], e->pending[p].total,
-				   e->pending[p].amount);
+	add_entry_changes(call, e, true);
 
 	for (int j = 0; j < n; j++)
 	{
@@ -748,8 +853,6 @@ static const char *const journal_columns[] = {"id", "book", "kind", "occurred_at
 "metadata", "hash_version", "hash"};
 static const char *const posting_columns[] = {"entry_id", "leg", "account_id", "amount",
 "occurred_at"};
-static const char *const total_columns[] = {"debits_posted", "credits_posted",
-"debits_pending", "credits_pending"};
 static const char *const delta_columns[] = {"account_id", "debits_posted", "credits_posted",
 "debits_pending", "credits_pending"};
 
@@ -818,23 +921,6 @@ write_entry(LedgerCall *call, LedgerEntry *e, TableWriter *journal, TableWriter 
 	v[12] = PointerGetDatum(tpw_bytea_from(hash, SHA256_LEN));
 }
 
-static Numeric
-row_delta(LedgerAccount *a, int t)
-{
-	Numeric		v = a->change[t] ? a->change[t] : amount_zero();
-
-	return a->folded[t] ? amount_add(v, a->folded[t]) : v;
-}
-
-static bool
-row_changes(LedgerAccount *a)
-{
-	for (int t = 0; t < 4; t++)
-		if (!amount_is_zero(row_delta(a, t)))
-			return true;
-	return false;
-}
-
 /* A row-locked account: its totals plus this call's changes and folded deltas. */
 static void
 update_totals(TableWriter *accounts, LedgerAccount *a)
@@ -844,17 +930,7 @@ update_totals(TableWriter *accounts, LedgerAccount *a)
 
 	writer_fetch(accounts, &a->tid, v, n);
 	for (int t = 0; t < 4; t++)
-	{
-		Numeric		total = amount_add(DatumGetNumeric(v[t]), row_delta(a, t));
-
-		/* the CHECK (... >= 0) of the table, which direct writes do not run */
-		if (amount_cmp(total, amount_zero()) < 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_CHECK_VIOLATION),
-					 errmsg("total %s of account \"%s\" would become negative", total_columns[t], a->code),
-					 errdetail("Totals are sums of non-negative amounts; %s is not.", amount_text(total))));
-		v[t] = NumericGetDatum(total);
-	}
+		v[t] = NumericGetDatum(checked_total(a, t, DatumGetNumeric(v[t])));
 	writer_update(accounts, &a->tid, v, n);
 }
 
@@ -896,7 +972,7 @@ write_all(LedgerCall *call)
 	{
 		LedgerAccount *a = &call->accounts[i];
 
-		if (!row_changes(a))
+		if (a->updated || !row_changes(a))
 			continue;
 		if (a->locked)
 		{
@@ -949,6 +1025,7 @@ ledger_call_commit(LedgerCall *call)
 	}
 
 	mark_locks(call);
+	plan_changes(call);
 	map = build_idmap(call);
 	lock_accounts(call, map);
 	for (int i = 0; i < call->nentries; i++)

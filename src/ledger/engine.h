@@ -40,6 +40,7 @@ typedef struct LedgerAccount
 	bool		needs_lock;		/* some change may lower its available balance */
 	bool		must_be_open;	/* receives postings or new reservations */
 	bool		locked;			/* row-locked: its changes update the row */
+	bool		updated;		/* its row already carries the call's changes */
 	ItemPointerData tid;		/* locked rows: the version we locked */
 	/* needs_lock accounts: totals read under the lock (row + deltas) */
 	Numeric		base[4];
@@ -47,6 +48,8 @@ typedef struct LedgerAccount
 	Numeric		folded[4];
 	/* this call's changes: debits/credits posted, debits/credits pending */
 	Numeric		change[4];
+	/* the same summed entry by entry while each entry is checked */
+	Numeric		running[4];
 } LedgerAccount;
 
 #define T_DP 0

@@ -111,6 +111,7 @@ struct AccountRows
 	TupleTableSlot *delta_slot;
 	struct IndexFetchTableData *fetch;	/* fetches through a remembered root */
 	IndexScanDesc delta_scan;	/* the deltas' index, rescanned per account */
+	IndexScanDesc probe_scan;	/* the same under the lookup snapshot, for probes */
 	BlockNumber nblocks;		/* the table's size under our lock (it cannot shrink) */
 	AttrNumber	id_att;
 	AttrNumber	status_att;
@@ -225,13 +226,14 @@ serialization_failure(void)
 }
 
 static void
-read_locked(AccountRows *r, AccountRow *row)
+read_row(AccountRows *r, AccountRow *row)
 {
 	bool		isnull;
 	text	   *status;
 
 	slot_getallattrs(r->slot);
 	ItemPointerCopy(&r->slot->tts_tid, &row->tid);
+	row->slot = r->slot;
 	status = DatumGetTextPP(slot_getattr(r->slot, r->status_att, &isnull));
 	row->open = VARSIZE_ANY_EXHDR(status) == 4 && memcmp(VARDATA_ANY(status), "open", 4) == 0;
 	for (int t = 0; t < 4; t++)
@@ -261,7 +263,7 @@ account_row_lock(AccountRows *r, int64 id, LockTupleMode mode, LockWaitPolicy wa
 	switch (result)
 	{
 		case TM_Ok:
-			read_locked(r, row);
+			read_row(r, row);
 			return ACCOUNT_LOCKED;
 		case TM_WouldBlock:
 			return ACCOUNT_BUSY;
@@ -278,35 +280,73 @@ account_row_lock(AccountRows *r, int64 id, LockTupleMode mode, LockWaitPolicy wa
 	return ACCOUNT_MISSING;		/* not reached */
 }
 
+AccountLockResult
+account_row_read(AccountRows *r, int64 id, AccountRow *row)
+{
+	ItemPointerData tid;
+
+	if (!find_account(r, id, &tid))
+		return ACCOUNT_MISSING;
+	read_row(r, row);
+	return ACCOUNT_FOUND;
+}
+
+/* The deltas' relation, index and slot, opened on first need. */
+static void
+open_deltas(AccountRows *r)
+{
+	if (r->deltas != NULL)
+		return;
+	r->deltas = table_open(tpw_relid("account_deltas"), RowExclusiveLock);
+	/* deletes in a publication need a replica identity, as for SQL */
+	CheckCmdReplicaIdentity(r->deltas, CMD_DELETE);
+	r->deltas_index = index_open(tpw_relid("account_deltas_account"), AccessShareLock);
+	r->delta_slot = table_slot_create(r->deltas, NULL);
+	tpw_attnums(RelationGetRelid(r->deltas), 4, total_names, r->delta_att);
+}
+
+/* Position scan (begun on first use under snapshot) on the deltas of one account. */
+static IndexScanDesc
+rescan_deltas(AccountRows *r, IndexScanDesc *scan, Snapshot snapshot, int64 id)
+{
+	ScanKeyData key;
+
+	/* one scan, restarted per account: begin and end cost more than the probe */
+	if (*scan == NULL)
+		*scan = index_beginscan(r->deltas, r->deltas_index, snapshot, 1, 0);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
+	index_rescan(*scan, &key, 1, NULL, 0);
+	return *scan;
+}
+
+bool
+account_has_deltas(AccountRows *r, int64 id)
+{
+	open_deltas(r);
+	return index_getnext_slot(rescan_deltas(r, &r->probe_scan, r->snapshot, id),
+							  ForwardScanDirection, r->delta_slot);
+}
+
 bool
 account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 {
 	IndexScanDesc scan;
-	ScanKeyData key;
 	bool		any = false;
 
-	if (r->deltas == NULL)
+	open_deltas(r);
+	if (r->fold_snapshot == NULL)
 	{
-		r->deltas = table_open(tpw_relid("account_deltas"), RowExclusiveLock);
-		/* deletes in a publication need a replica identity, as for SQL */
-		CheckCmdReplicaIdentity(r->deltas, CMD_DELETE);
-		r->deltas_index = index_open(tpw_relid("account_deltas_account"), AccessShareLock);
-		r->delta_slot = table_slot_create(r->deltas, NULL);
-		tpw_attnums(RelationGetRelid(r->deltas), 4, total_names, r->delta_att);
 		/*
 		 * As the DELETE statement this replaces: in READ COMMITTED a snapshot
 		 * taken now, after the locks, sees every delta committed before; in
 		 * REPEATABLE READ and SERIALIZABLE the transaction's own (a delta it
 		 * cannot see stays for a later fold: balance = row + deltas either way).
+		 * Taken after the lock, it also sees every delete of another folder of
+		 * this account, who held the lock before us.
 		 */
 		r->fold_snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	}
-	/* one scan, restarted per account: begin and end cost more than the probe */
-	if (r->delta_scan == NULL)
-		r->delta_scan = index_beginscan(r->deltas, r->deltas_index, r->fold_snapshot, 1, 0);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	index_rescan(r->delta_scan, &key, 1, NULL, 0);
-	scan = r->delta_scan;
+	scan = rescan_deltas(r, &r->delta_scan, r->fold_snapshot, id);
 	while (index_getnext_slot(scan, ForwardScanDirection, r->delta_slot))
 	{
 		bool		isnull;
@@ -337,8 +377,11 @@ account_rows_close(AccountRows *r)
 	{
 		if (r->delta_scan)
 			index_endscan(r->delta_scan);
+		if (r->probe_scan)
+			index_endscan(r->probe_scan);
 		ExecDropSingleTupleTableSlot(r->delta_slot);
-		UnregisterSnapshot(r->fold_snapshot);
+		if (r->fold_snapshot)
+			UnregisterSnapshot(r->fold_snapshot);
 		index_close(r->deltas_index, NoLock);
 		table_close(r->deltas, NoLock);
 	}

@@ -7,6 +7,7 @@
 #define TPWALLET_ROWLOCK_H
 
 #include "postgres.h"
+#include "executor/tuptable.h"
 #include "nodes/lockoptions.h"
 #include "storage/itemptr.h"
 #include "utils/numeric.h"
@@ -17,12 +18,14 @@ typedef struct AccountRows AccountRows;
 typedef struct AccountRow
 {
 	ItemPointerData tid;
+	TupleTableSlot *slot;		/* the version itself, valid until the next call */
 	bool		open;			/* status = 'open' */
 	Numeric		totals[4];		/* debits/credits posted, debits/credits pending */
 } AccountRow;
 
 typedef enum AccountLockResult
 {
+	ACCOUNT_FOUND,				/* account_row_read: the visible version, not locked */
 	ACCOUNT_LOCKED,
 	ACCOUNT_BUSY,				/* LockWaitSkip and another transaction holds it */
 	ACCOUNT_MISSING				/* no such row (its creation rolled back) */
@@ -38,6 +41,16 @@ extern AccountRows *account_rows_open(void);
  */
 extern AccountLockResult account_row_lock(AccountRows *r, int64 id, LockTupleMode mode,
 										  LockWaitPolicy wait, AccountRow *row);
+
+/*
+ * The version of the account's row our snapshot sees, without a lock (for
+ * an update that locks the row itself: writer_try_update): ACCOUNT_FOUND or
+ * ACCOUNT_MISSING.
+ */
+extern AccountLockResult account_row_read(AccountRows *r, int64 id, AccountRow *row);
+
+/* Whether the account has deltas our snapshot sees (nothing is taken). */
+extern bool account_has_deltas(AccountRows *r, int64 id);
 
 /*
  * Take (delete) the committed deltas of a row-locked account and return

@@ -301,6 +301,18 @@ ensure_row_slots(TableWriter *w)
 	}
 }
 
+/* Before the first update: triggers and replica identity. */
+static void
+check_updates(TableWriter *w)
+{
+	if (!w->updates_checked)
+	{
+		refuse_bypassed_trigger(w, CMD_UPDATE);
+		w->updates_checked = true;
+	}
+	ensure_row_slots(w);
+}
+
 /* w->oldslot's values of the writer's columns, in the caller's order. */
 static void
 old_row_columns(TableWriter *w, Datum *values, bool *nulls)
@@ -316,12 +328,7 @@ old_row_columns(TableWriter *w, Datum *values, bool *nulls)
 void
 writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 {
-	if (!w->updates_checked)
-	{
-		refuse_bypassed_trigger(w, CMD_UPDATE);
-		w->updates_checked = true;
-	}
-	ensure_row_slots(w);
+	check_updates(w);
 	if (!table_tuple_fetch_row_version(w->rel, tid, SnapshotAny, w->oldslot))
 		elog(ERROR, "row (%u,%u) of tpwallet.%s vanished under its lock",
 			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
@@ -329,33 +336,38 @@ writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls)
 	old_row_columns(w, values, nulls);
 }
 
-void
-writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *nulls)
+/* The new version: the old row's values with the writer's columns replaced. */
+static TupleTableSlot *
+new_version(TableWriter *w, TupleTableSlot *old, const Datum *values, const bool *nulls)
 {
 	TupleTableSlot *slot = w->newslot;
 	int			natts = slot->tts_tupleDescriptor->natts;
-	TM_FailureData tmfd;
-	LockTupleMode lockmode;
-	bool		update_indexes;
-	TM_Result	result;
 
-	Assert(ItemPointerEquals(tid, &w->oldslot->tts_tid));
+	slot_getallattrs(old);
 	ExecClearTuple(slot);
-	memcpy(slot->tts_values, w->oldslot->tts_values, sizeof(Datum) * natts);
-	memcpy(slot->tts_isnull, w->oldslot->tts_isnull, sizeof(bool) * natts);
+	memcpy(slot->tts_values, old->tts_values, sizeof(Datum) * natts);
+	memcpy(slot->tts_isnull, old->tts_isnull, sizeof(bool) * natts);
 	for (int i = 0; i < w->ncols; i++)
 	{
 		slot->tts_values[w->attnums[i] - 1] = values[i];
 		slot->tts_isnull[w->attnums[i] - 1] = nulls[i];
 	}
 	ExecStoreVirtualTuple(slot);
+	return slot;
+}
+
+/* One table_tuple_update() of the version at tid; index entries if not HOT. */
+static TM_Result
+update_version(TableWriter *w, ItemPointer tid, TupleTableSlot *slot, bool wait)
+{
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+	TM_Result	result;
+
 	result = table_tuple_update(w->rel, tid, slot, w->cid, GetActiveSnapshot(),
-								InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
-	if (result != TM_Ok)
-		elog(ERROR, "row (%u,%u) of tpwallet.%s changed under its lock (%d)",
-			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
-			 RelationGetRelationName(w->rel), (int) result);
-	if (update_indexes)
+								InvalidSnapshot, wait, &tmfd, &lockmode, &update_indexes);
+	if (result == TM_Ok && update_indexes)
 	{
 		/*
 		 * update = false: "true" only adds the B-tree's hint that the key is
@@ -366,6 +378,30 @@ writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *
 		if (w->rri->ri_NumIndices > 0)
 			insert_index_entries(w, slot);
 	}
+	return result;
+}
+
+void
+writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *nulls)
+{
+	TM_Result	result;
+
+	Assert(ItemPointerEquals(tid, &w->oldslot->tts_tid));
+	result = update_version(w, tid, new_version(w, w->oldslot, values, nulls), true);
+	if (result != TM_Ok)
+		elog(ERROR, "row (%u,%u) of tpwallet.%s changed under its lock (%d)",
+			 ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid),
+			 RelationGetRelationName(w->rel), (int) result);
+}
+
+TM_Result
+writer_try_update(TableWriter *w, TupleTableSlot *old, const Datum *values, const bool *nulls,
+				  bool wait)
+{
+	ItemPointerData tid = old->tts_tid;
+
+	check_updates(w);
+	return update_version(w, &tid, new_version(w, old, values, nulls), wait);
 }
 
 static TransactionId

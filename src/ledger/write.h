@@ -8,6 +8,7 @@
 #define TPWALLET_WRITE_H
 
 #include "postgres.h"
+#include "access/tableam.h"
 #include "storage/itemptr.h"
 
 typedef struct TableWriter TableWriter;
@@ -34,6 +35,18 @@ extern void writer_flush(TableWriter *w);
  */
 extern void writer_fetch(TableWriter *w, ItemPointer tid, Datum *values, bool *nulls);
 extern void writer_update(TableWriter *w, ItemPointer tid, const Datum *values, const bool *nulls);
+
+/*
+ * One attempt to update the row version in old (a slot of this table, as
+ * the caller fetched it) to carry the given column values, without a row
+ * lock taken first: the update itself locks the row.  TM_Ok, or the failure
+ * table_tuple_update() reports, with nothing written: TM_Updated or
+ * TM_Deleted (the version is no longer the newest; with wait, after waiting
+ * for the transaction that changed it), TM_BeingModified (wait = false and
+ * another transaction holds or is changing the row).
+ */
+extern TM_Result writer_try_update(TableWriter *w, TupleTableSlot *old, const Datum *values,
+								   const bool *nulls, bool wait);
 
 /*
  * INSERT ... ON CONFLICT DO NOTHING for one row, the table's unique indexes
