@@ -1,16 +1,16 @@
 /*
  * engine.c
- *	  The posting engine: validate, claim idempotency keys, lock, check,
- *	  write.  See engine.h for the order of steps and why.
+ *	  The posting engine: build a call, validate each entry, and commit --
+ *	  ids, idempotency keys (engine_keys.c), locks (engine_locks.c), the
+ *	  checks of every entry, writes (engine_write.c).  See engine.h for the
+ *	  order of steps and why.
  */
 #include "postgres.h"
 
 #include "ledger/engine.h"
-#include "crypto/crypto_pg.h"
+#include "ledger/engine_internal.h"
 #include "ledger/accounts.h"
 #include "ledger/amount.h"
-#include "ledger/rowlock.h"
-#include "ledger/write.h"
 #include "tpwallet.h"
 
 #include "access/xact.h"
@@ -357,395 +357,6 @@ ledger_check_entry(LedgerCall *call, LedgerEntry *e, int position)
 	}
 }
 
-/* ---------- idempotency ---------- */
-
-static void
-idempotency_conflict(LedgerEntry *e, const char *why)
-{
-	ereport(ERROR,
-			(errcode(ERRCODE_TW_IDEMPOTENCY_CONFLICT),
-			 errmsg("idempotency key \"%s\" was already used for a different request",
-					e->idempotency_key),
-			 errdetail("%s", why),
-			 errhint("Repeat a request with exactly the same content, or use a new key.")));
-}
-
-/* Keys repeated inside one call: the later use replays the earlier one. */
-static void
-dedupe_keys_in_call(LedgerCall *call)
-{
-	HASHCTL		ctl;
-	HTAB	   *seen;
-
-	ctl.keysize = 201;
-	ctl.entrysize = 201 + sizeof(LedgerEntry *);
-	ctl.hcxt = CurrentMemoryContext;
-	seen = hash_create("tpwallet keys in call", 64, &ctl,
-					   HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
-	for (int i = 0; i < call->nentries; i++)
-	{
-		LedgerEntry *e = call->entries[i];
-		bool		found;
-		char	   *slot;
-		LedgerEntry *first;
-
-		if (e->idempotency_key == NULL)
-			continue;
-		slot = hash_search(seen, e->idempotency_key, HASH_ENTER, &found);
-		if (!found)
-		{
-			memcpy(slot + 201, &e, sizeof(LedgerEntry *));
-			continue;
-		}
-		memcpy(&first, slot + 201, sizeof(LedgerEntry *));
-		if (memcmp(first->request_hash, e->request_hash, SHA256_LEN) != 0 ||
-			strcmp(first->idem_kind, e->idem_kind) != 0)
-			idempotency_conflict(e, "The key appears twice in this call with different content.");
-		e->replay = true;
-		e->original = first;
-	}
-}
-
-static int
-cmp_entry_key(const void *a, const void *b)
-{
-	return strcmp((*(LedgerEntry *const *) a)->idempotency_key,
-				  (*(LedgerEntry *const *) b)->idempotency_key);
-}
-
-static const char *const key_columns[] = {"key", "kind", "request_hash", "result_id",
-"created_at"};
-
-/*
- * Insert every key (ON CONFLICT DO NOTHING, write.c); a key that is already
- * there (committed by an earlier call, or by a concurrent one we waited
- * for) replays its original result, or is refused if the request differs.
- */
-static void
-claim_keys(LedgerCall *call)
-{
-	LedgerEntry **keyed = palloc(sizeof(LedgerEntry *) * Max(call->nentries, 1));
-	int			nkeyed = 0;
-	TableWriter *keys;
-
-	/*
-	 * Claim keys in key order, so that two batches sharing keys wait for
-	 * each other instead of deadlocking.
-	 */
-	for (int i = 0; i < call->nentries; i++)
-		if (call->entries[i]->idempotency_key && !call->entries[i]->replay)
-			keyed[nkeyed++] = call->entries[i];
-	if (nkeyed == 0)
-		return;
-	qsort(keyed, nkeyed, sizeof(LedgerEntry *), cmp_entry_key);
-
-	keys = writer_open("idempotency", lengthof(key_columns), key_columns);
-	for (int i = 0; i < nkeyed; i++)
-	{
-		LedgerEntry *e = keyed[i];
-		Datum		v[5];
-		bool		n[5] = {false, false, false, false, false};
-		bytea	   *h;
-
-		v[0] = CStringGetTextDatum(e->idempotency_key);
-		v[1] = CStringGetTextDatum(e->idem_kind);
-		v[2] = PointerGetDatum(tpw_bytea_from(e->request_hash, SHA256_LEN));
-		v[3] = Int64GetDatum(e->id);
-		v[4] = TimestampTzGetDatum(call->now);
-		if (writer_insert_or_fetch(keys, v, n))
-			continue;
-		/* taken: v now holds the earlier request's row */
-		if (strcmp(TextDatumGetCString(v[1]), e->idem_kind) != 0)
-			idempotency_conflict(e, "The key was used for another kind of request.");
-		h = DatumGetByteaPP(v[2]);
-		if (VARSIZE_ANY_EXHDR(h) != SHA256_LEN ||
-			memcmp(VARDATA_ANY(h), e->request_hash, SHA256_LEN) != 0)
-			idempotency_conflict(e, "The earlier request had other accounts, amounts, reference, time or metadata.");
-		e->replay = true;
-		e->id = DatumGetInt64(v[3]);
-	}
-	writer_close(keys);
-}
-
-/* ---------- locking ---------- */
-
-static bool
-lowers_available(LedgerAccount *a, int total, bool increase)
-{
-	/* Available = normal-side posted balance - pending against the normal side. */
-	if (a->allow_negative)
-		return false;
-	switch (total)
-	{
-		case T_DP:
-			return increase != a->debit_normal; /* debit on credit-normal */
-		case T_CP:
-			return increase == a->debit_normal; /* credit on debit-normal */
-		case T_DPEND:
-			return increase && !a->debit_normal;
-		case T_CPEND:
-			return increase && a->debit_normal;
-	}
-	return false;
-}
-
-static void
-mark_locks(LedgerCall *call)
-{
-	for (int i = 0; i < call->nentries; i++)
-	{
-		LedgerEntry *e = call->entries[i];
-
-		if (e->replay)
-			continue;
-		for (int l = 0; l < e->nlegs; l++)
-		{
-			LedgerAccount *a = &call->accounts[e->legs[l].acct];
-
-			a->must_be_open = true;
-			if (lowers_available(a, e->legs[l].credit ? T_CP : T_DP, true))
-				a->needs_lock = true;
-		}
-		for (int p = 0; p < e->npending; p++)
-		{
-			LedgerAccount *a = &call->accounts[e->pending[p].acct];
-			bool		reserve = amount_cmp(e->pending[p].amount, amount_zero()) > 0;
-
-			/* releasing a reservation is allowed on a closed account */
-			a->must_be_open |= reserve;
-			if (lowers_available(a, e->pending[p].total, reserve))
-				a->needs_lock = true;
-		}
-	}
-}
-
-static int
-cmp_int64(const void *a, const void *b)
-{
-	int64		x = *(const int64 *) a;
-	int64		y = *(const int64 *) b;
-
-	return (x > y) - (x < y);
-}
-
-/* The call's accounts in id order: the order every lock is taken in. */
-typedef struct IdMap
-{
-	int64	   *ids;
-	int		   *idx;
-	int			n;
-} IdMap;
-
-static IdMap *
-build_idmap(LedgerCall *call)
-{
-	IdMap	   *m = palloc(sizeof(IdMap));
-	int64	   *pairs = palloc(sizeof(int64) * 2 * Max(call->naccounts, 1));
-
-	m->n = call->naccounts;
-	m->ids = palloc(sizeof(int64) * Max(m->n, 1));
-	m->idx = palloc(sizeof(int) * Max(m->n, 1));
-	for (int i = 0; i < m->n; i++)
-	{
-		pairs[2 * i] = call->accounts[i].id;
-		pairs[2 * i + 1] = i;
-	}
-	qsort(pairs, m->n, 2 * sizeof(int64), cmp_int64);
-	for (int i = 0; i < m->n; i++)
-	{
-		m->ids[i] = pairs[2 * i];
-		m->idx[i] = (int) pairs[2 * i + 1];
-	}
-	return m;
-}
-
-static void
-check_open(LedgerAccount *a, bool open)
-{
-	if (a->must_be_open && !open)
-		ereport(ERROR,
-				(errcode(ERRCODE_TW_ACCOUNT_CLOSED),
-				 errmsg("account \"%s\" is closed", a->code),
-				 errdetail("A closed account takes no new postings or holds; its history stays."),
-				 errhint("Post to an open account.")));
-}
-
-static void
-vanished(void)
-{
-	/* Its creation rolled back after we cached it. */
-	account_cache_reset();
-	ereport(ERROR,
-			(errcode(ERRCODE_UNDEFINED_OBJECT),
-			 errmsg("an account of this request no longer exists"),
-			 errhint("Its creation was rolled back; create it again.")));
-}
-
-/* A row we now hold: its version, and for checked accounts its totals. */
-static void
-take_locked_row(LedgerAccount *a, AccountRow *row)
-{
-	check_open(a, row->open);
-	ItemPointerCopy(&row->tid, &a->tid);	/* write.c updates exactly this version */
-	if (a->needs_lock)
-		memcpy(a->base, row->totals, sizeof(a->base));
-	a->locked = true;
-}
-
-/*
- * Consume the deltas of a row-locked account: they are added to the row
- * together with this call's changes.  Done after every lock: a delta that
- * committed before is seen, one still in flight stays for later, and nobody
- * else can fold these accounts meanwhile (the worker's fold takes the same
- * row locks).
- */
-static void
-fold_deltas_of(AccountRows *rows, LedgerAccount *a)
-{
-	Numeric		sums[4];
-
-	if (!account_deltas_take(rows, a->id, sums))
-		return;
-	for (int t = 0; t < 4; t++)
-	{
-		a->folded[t] = a->folded[t] ? amount_add(a->folded[t], sums[t]) : sums[t];
-		if (a->needs_lock)
-			a->base[t] = amount_add(a->base[t], sums[t]);
-	}
-}
-
-/* ---------- an account's new totals ---------- */
-
-static const char *const total_columns[] = {"debits_posted", "credits_posted",
-"debits_pending", "credits_pending"};
-
-/* What the call adds to total t of the row: its changes and the deltas it folded. */
-static Numeric
-row_delta(LedgerAccount *a, int t)
-{
-	Numeric		v = a->change[t] ? a->change[t] : amount_zero();
-
-	return a->folded[t] ? amount_add(v, a->folded[t]) : v;
-}
-
-static bool
-row_changes(LedgerAccount *a)
-{
-	for (int t = 0; t < 4; t++)
-		if (!amount_is_zero(row_delta(a, t)))
-			return true;
-	return false;
-}
-
-/* Total t of the row after the call, checked as the table's CHECK (... >= 0) would. */
-static Numeric
-checked_total(LedgerAccount *a, int t, Numeric current)
-{
-	Numeric		total = amount_add(current, row_delta(a, t));
-
-	/* the CHECK (... >= 0) of the table, which direct writes do not run */
-	if (amount_cmp(total, amount_zero()) < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CHECK_VIOLATION),
-				 errmsg("total %s of account \"%s\" would become negative", total_columns[t], a->code),
-				 errdetail("Totals are sums of non-negative amounts; %s is not.", amount_text(total))));
-	return total;
-}
-
-/*
- * Update an account's row in place, without a row lock first: read the
- * version our snapshot sees, write it back with the call's whole change, and
- * let the update take the row lock.  The update succeeds only on the newest
- * version, so the totals it started from are the row's current ones; the
- * entries are checked against them afterwards, and a refusal rolls the
- * update back with the rest.  That saves the lock's WAL record and a second
- * read of the row.  Only for rows without deltas (a fold needs the lock
- * before it reads) and only as an attempt: when the row changed since the
- * snapshot, or (without waiting) another transaction holds it, false, and
- * the caller takes the lock path, which does exactly what it did before.
- */
-static bool
-update_in_place(AccountRows *rows, TableWriter **writer, LedgerAccount *a, bool wait)
-{
-	AccountRow	row;
-	Datum		v[4];
-	bool		n[4] = {false, false, false, false};
-
-	if (account_has_deltas(rows, a->id))
-		return false;
-	if (account_row_read(rows, a->id, &row) != ACCOUNT_FOUND)
-		vanished();
-	check_open(a, row.open);
-	for (int t = 0; t < 4; t++)
-		v[t] = NumericGetDatum(checked_total(a, t, row.totals[t]));
-	if (*writer == NULL)
-		*writer = writer_open("accounts", lengthof(total_columns), total_columns);
-	if (writer_try_update(*writer, row.slot, v, n, wait) != TM_Ok)
-		return false;
-	if (a->needs_lock)
-		memcpy(a->base, row.totals, sizeof(a->base));
-	a->locked = true;
-	a->updated = true;
-	return true;
-}
-
-/* Every lock in account id order (map), so that two calls never deadlock. */
-static void
-lock_accounts(LedgerCall *call, IdMap *map)
-{
-	AccountRows *rows = account_rows_open();
-	TableWriter *in_place = NULL;
-	AccountRow	row;
-
-	/* 1. wait for the rows whose balance we must check */
-	for (int k = 0; k < map->n; k++)
-	{
-		LedgerAccount *a = &call->accounts[map->idx[k]];
-
-		if (!a->needs_lock || (row_changes(a) && update_in_place(rows, &in_place, a, true)))
-			continue;
-		if (account_row_lock(rows, a->id, LockTupleNoKeyExclusive, LockWaitBlock, &row) != ACCOUNT_LOCKED)
-			vanished();
-		take_locked_row(a, &row);
-	}
-	/* 2. take the others' row locks only where nobody holds them */
-	for (int k = 0; k < map->n; k++)
-	{
-		LedgerAccount *a = &call->accounts[map->idx[k]];
-
-		if (a->needs_lock || (row_changes(a) && update_in_place(rows, &in_place, a, false)))
-			continue;
-		switch (account_row_lock(rows, a->id, LockTupleNoKeyExclusive, LockWaitSkip, &row))
-		{
-			case ACCOUNT_LOCKED:
-				take_locked_row(a, &row);
-				break;
-			case ACCOUNT_BUSY:
-				break;
-			default:
-				vanished();
-		}
-	}
-	/* 3. fold the deltas of every row we hold (rows updated in place had none) */
-	for (int k = 0; k < map->n; k++)
-		if (call->accounts[map->idx[k]].locked && !call->accounts[map->idx[k]].updated)
-			fold_deltas_of(rows, &call->accounts[map->idx[k]]);
-	/* 4. busy rows: a share lock (closing waits for it) and a delta later */
-	for (int k = 0; k < map->n; k++)
-	{
-		LedgerAccount *a = &call->accounts[map->idx[k]];
-
-		if (a->locked)
-			continue;
-		if (account_row_lock(rows, a->id, LockTupleKeyShare, LockWaitBlock, &row) != ACCOUNT_LOCKED)
-			vanished();
-		check_open(a, row.open);
-	}
-	if (in_place)
-		writer_close(in_place);
-	account_rows_close(rows);
-}
-
 /* ---------- applying and checking ---------- */
 
 static Numeric
@@ -793,8 +404,9 @@ add_entry_changes(LedgerCall *call, LedgerEntry *e, bool running)
 
 /*
  * The call's total change per account, known before any lock: what an
- * update in place (lock_accounts) writes at once.  The entries are checked
- * one by one afterwards (apply_entry), against the totals the locks saw.
+ * update in place (engine_lock_accounts) writes at once.  The entries are
+ * checked one by one afterwards (apply_entry), against the totals the locks
+ * saw.
  */
 static void
 plan_changes(LedgerCall *call)
@@ -846,158 +458,6 @@ apply_entry(LedgerCall *call, LedgerEntry *e, int position)
 	}
 }
 
-/* ---------- writing (write.c: through the table AM, as COPY does) ---------- */
-
-static const char *const journal_columns[] = {"id", "book", "kind", "occurred_at",
-	"created_at", "created_by", "reference", "idempotency_key", "reverses", "hold_id",
-"metadata", "hash_version", "hash"};
-static const char *const posting_columns[] = {"entry_id", "leg", "account_id", "amount",
-"occurred_at"};
-static const char *const delta_columns[] = {"account_id", "debits_posted", "credits_posted",
-"debits_pending", "credits_pending"};
-
-static Datum
-text_or_null(const char *s, bool *isnull)
-{
-	*isnull = s == NULL;
-	return s ? CStringGetTextDatum(s) : (Datum) 0;
-}
-
-/* One journal row and its postings; the entry hash covers both. */
-static void
-write_entry(LedgerCall *call, LedgerEntry *e, TableWriter *journal, TableWriter *postings)
-{
-	EntryImage	img;
-	uint8		hash[SHA256_LEN];
-	Datum		occurred = TimestampTzGetDatum(e->occurred_at);
-	Datum	   *v;
-	bool	   *n;
-
-	img.id = e->id;
-	img.book = e->book;
-	img.kind = e->kind;
-	img.occurred_at = e->occurred_at;
-	img.created_at = call->now;
-	img.created_by = call->user;
-	img.reference = e->reference;
-	img.idempotency_key = e->idempotency_key;
-	img.reverses_null = e->reverses == 0;
-	img.reverses = e->reverses;
-	img.hold_null = e->hold_id == 0;
-	img.hold_id = e->hold_id;
-	img.metadata = e->metadata;
-	img.nlegs = e->nlegs;
-	img.leg_account = palloc(sizeof(int64) * e->nlegs);
-	img.leg_amount = palloc(sizeof(Numeric) * e->nlegs);
-	for (int l = 0; l < e->nlegs; l++)
-	{
-		img.leg_account[l] = call->accounts[e->legs[l].acct].id;
-		img.leg_amount[l] = e->legs[l].credit ? amount_neg(e->legs[l].amount) : e->legs[l].amount;
-
-		writer_row(postings, &v, &n);
-		v[0] = Int64GetDatum(e->id);
-		v[1] = Int16GetDatum(l + 1);
-		v[2] = Int64GetDatum(img.leg_account[l]);
-		v[3] = NumericGetDatum(img.leg_amount[l]);
-		v[4] = occurred;
-	}
-	entry_hash(&img, hash);
-
-	writer_row(journal, &v, &n);
-	v[0] = Int64GetDatum(e->id);
-	v[1] = CStringGetTextDatum(e->book);
-	v[2] = CStringGetTextDatum(e->kind);
-	v[3] = occurred;
-	v[4] = TimestampTzGetDatum(call->now);
-	v[5] = CStringGetTextDatum(call->user);
-	v[6] = text_or_null(e->reference, &n[6]);
-	v[7] = text_or_null(e->idempotency_key, &n[7]);
-	v[8] = Int64GetDatum(e->reverses);
-	n[8] = e->reverses == 0;
-	v[9] = Int64GetDatum(e->hold_id);
-	n[9] = e->hold_id == 0;
-	v[10] = JsonbPGetDatum(e->metadata);
-	v[11] = Int16GetDatum(ENTRY_HASH_VERSION);
-	v[12] = PointerGetDatum(tpw_bytea_from(hash, SHA256_LEN));
-}
-
-/* A row-locked account: its totals plus this call's changes and folded deltas. */
-static void
-update_totals(TableWriter *accounts, LedgerAccount *a)
-{
-	Datum		v[4];
-	bool		n[4];
-
-	writer_fetch(accounts, &a->tid, v, n);
-	for (int t = 0; t < 4; t++)
-		v[t] = NumericGetDatum(checked_total(a, t, DatumGetNumeric(v[t])));
-	writer_update(accounts, &a->tid, v, n);
-}
-
-/* A busy account: an appended delta, folded later (see the table's comment). */
-static void
-append_delta(TableWriter *deltas, LedgerAccount *a)
-{
-	Datum	   *v;
-	bool	   *n;
-
-	writer_row(deltas, &v, &n);
-	v[0] = Int64GetDatum(a->id);
-	for (int t = 0; t < 4; t++)
-		v[1 + t] = NumericGetDatum(row_delta(a, t));
-}
-
-static void
-write_all(LedgerCall *call)
-{
-	TableWriter *journal = NULL,
-			   *postings = NULL,
-			   *accounts = NULL,
-			   *deltas = NULL;
-
-	for (int i = 0; i < call->nentries; i++)
-	{
-		LedgerEntry *e = call->entries[i];
-
-		if (e->replay || !e->writes_journal)
-			continue;
-		if (journal == NULL)
-		{
-			journal = writer_open("journal", lengthof(journal_columns), journal_columns);
-			postings = writer_open("postings", lengthof(posting_columns), posting_columns);
-		}
-		write_entry(call, e, journal, postings);
-	}
-	for (int i = 0; i < call->naccounts; i++)
-	{
-		LedgerAccount *a = &call->accounts[i];
-
-		if (a->updated || !row_changes(a))
-			continue;
-		if (a->locked)
-		{
-			if (accounts == NULL)
-				accounts = writer_open("accounts", lengthof(total_columns), total_columns);
-			update_totals(accounts, a);
-		}
-		else
-		{
-			if (deltas == NULL)
-				deltas = writer_open("account_deltas", lengthof(delta_columns), delta_columns);
-			append_delta(deltas, a);
-		}
-	}
-	if (journal)
-	{
-		writer_close(journal);
-		writer_close(postings);
-	}
-	if (accounts)
-		writer_close(accounts);
-	if (deltas)
-		writer_close(deltas);
-}
-
 /* ---------- the whole commit ---------- */
 
 void
@@ -1013,8 +473,8 @@ ledger_call_commit(LedgerCall *call)
 		if (e->id == 0)
 			e->id = next_id(e->writes_journal ? call->journal_seq : call->hold_seq);
 	}
-	dedupe_keys_in_call(call);
-	claim_keys(call);
+	engine_dedupe_keys_in_call(call);
+	engine_claim_keys(call);
 	/* In-call replays take the (possibly replayed) id of their original. */
 	for (int i = 0; i < call->nentries; i++)
 	{
@@ -1024,14 +484,14 @@ ledger_call_commit(LedgerCall *call)
 			e->id = e->original->id;
 	}
 
-	mark_locks(call);
+	engine_mark_locks(call);
 	plan_changes(call);
-	map = build_idmap(call);
-	lock_accounts(call, map);
+	map = engine_build_idmap(call);
+	engine_lock_accounts(call, map);
 	for (int i = 0; i < call->nentries; i++)
 	{
 		if (!call->entries[i]->replay)
 			apply_entry(call, call->entries[i], call->nentries > 1 ? i + 1 : 0);
 	}
-	write_all(call);
+	engine_write_all(call);
 }
