@@ -15,6 +15,8 @@ REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 ISOLATION = $(patsubst specs/%.spec,%,$(sort $(wildcard specs/*.spec)))
 
 PG_CPPFLAGS = -I$(srcdir)/src -I/usr/include/p11-kit-1 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers
+# extra -D flags for a test build (scripts/test.sh: the caches bounded to a few entries)
+PG_CPPFLAGS += $(TPW_DEFINES)
 SHLIB_LINK = -lsecp256k1 -lcrypto -lcurl -ldl
 
 # No LLVM bitcode: nothing here benefits from JIT inlining, and it halves build time.

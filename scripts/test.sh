@@ -6,7 +6,8 @@
 #   scenario tests with real parts (test/scenarios/: concurrency, crash,
 #   tamper, SoftHSM2, a local anvil Ethereum node, price feeds polled by
 #   the worker from a local HTTP server and anvil),
-#   and the standalone proof verifier.
+#   the standalone proof verifier, and pg_regress again with the engine's
+#   per-session caches bounded to three entries (their reset paths).
 # Run as root on Debian 12 (it installs packages and the extension).
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -77,6 +78,25 @@ step "pg_regress and isolation specs" regress
 step "pgTAP invariants" pgtap
 step "standalone proof verifier" proof_tool
 step "scenarios (concurrency, crash, tamper, HSM, Ethereum node, price feeds, long reconciliation runs and pg_cron)" prove test/scenarios/
+
+# The engine's per-session caches (accounts.c: account attributes; rowlock.c:
+# where each account row was last found) start over when full.  The same
+# pg_regress run with room for three entries each goes through those resets
+# on nearly every call; the normal build is installed again afterwards.
+small_caches() {
+  local rc=0 cached="src/ledger/accounts.c src/ledger/rowlock.c"
+  touch $cached   # rebuilt with other flags: make does not see a change of flags
+  if make -s TPW_DEFINES="-DMAX_CACHED_ACCOUNTS=3 -DMAX_REMEMBERED_ROOTS=3" >/dev/null &&
+     make -s install >/dev/null && scripts/cluster.sh restart >/dev/null; then
+    regress || rc=1
+  else
+    rc=1
+  fi
+  touch $cached
+  make -s >/dev/null && make -s install >/dev/null && scripts/cluster.sh restart >/dev/null || rc=1
+  return $rc
+}
+step "pg_regress and isolation with the per-session caches bounded to 3 entries" small_caches
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failed suites: ${failures[*]}"

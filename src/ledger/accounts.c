@@ -28,6 +28,10 @@
 #include "utils/memutils.h"
 
 #define ACCOUNT_CODE_KEYLEN 201
+/* about 300 bytes an entry: at most some 15 MB per session */
+#ifndef MAX_CACHED_ACCOUNTS
+#define MAX_CACHED_ACCOUNTS 50000
+#endif
 
 typedef struct CacheEntry
 {
@@ -131,6 +135,12 @@ account_prefetch(char **codes, int ncodes)
 
 	if (account_cache == NULL)
 		account_cache_validate();
+	/* a bound on the memory: a session that touched very many accounts starts over */
+	if (hash_get_num_entries(account_cache) + ncodes > MAX_CACHED_ACCOUNTS)
+	{
+		account_cache_reset();
+		account_cache_validate();
+	}
 	elems = palloc(sizeof(Datum) * Max(ncodes, 1));
 	for (int i = 0; i < ncodes; i++)
 	{

@@ -60,6 +60,10 @@ typedef struct RootTid
 	ItemPointerData root;
 } RootTid;
 
+#ifndef MAX_REMEMBERED_ROOTS
+#define MAX_REMEMBERED_ROOTS 100000	/* about 4 MB per session */
+#endif
+
 static HTAB *root_tids = NULL;
 static Oid	root_tids_relid = InvalidOid;
 static bool root_callback_registered = false;
@@ -79,6 +83,12 @@ remember_root(Oid relid, int64 id, ItemPointer root)
 {
 	RootTid    *e;
 
+	/* a bound on the memory: a session that touched very many accounts starts over */
+	if (root_tids != NULL && hash_get_num_entries(root_tids) >= MAX_REMEMBERED_ROOTS)
+	{
+		hash_destroy(root_tids);
+		root_tids = NULL;
+	}
 	if (root_tids == NULL || relid != root_tids_relid)
 	{
 		HASHCTL		ctl;
