@@ -86,14 +86,17 @@ step "scenarios (concurrency, crash, tamper, HSM, Ethereum node, price feeds, lo
 small_caches() {
   local rc=0 cached="src/ledger/accounts.c src/ledger/rowlock.c"
   touch $cached   # rebuilt with other flags: make does not see a change of flags
+  # (a restart may pick another free port: read the cluster's settings again)
   if make -s TPW_DEFINES="-DMAX_CACHED_ACCOUNTS=3 -DMAX_REMEMBERED_ROOTS=3" >/dev/null &&
      make -s install >/dev/null && scripts/cluster.sh restart >/dev/null; then
+    eval "$(scripts/cluster.sh env)"
     regress || rc=1
   else
     rc=1
   fi
   touch $cached
   make -s >/dev/null && make -s install >/dev/null && scripts/cluster.sh restart >/dev/null || rc=1
+  eval "$(scripts/cluster.sh env)"
   return $rc
 }
 step "pg_regress and isolation with the per-session caches bounded to 3 entries" small_caches
