@@ -97,9 +97,9 @@ tpw_relid(const char *name)
 	return relid;
 }
 
-/* A column's attribute number (not cached: for the odd lookup). */
-AttrNumber
-tpw_attnum(Oid relid, const char *column)
+/* A column's attribute number, from the system cache. */
+static AttrNumber
+attnum_of(Oid relid, const char *column)
 {
 	AttrNumber	a = get_attnum(relid, column);
 
@@ -127,7 +127,7 @@ tpw_attnums(Oid relid, int n, const char *const *columns, AttrNumber *attnums)
 		}
 	}
 	for (int i = 0; i < n; i++)
-		attnums[i] = tpw_attnum(relid, columns[i]);
+		attnums[i] = attnum_of(relid, columns[i]);
 	if (n > MAX_CACHED_COLUMNS)
 		return;
 	register_callback();

@@ -39,7 +39,6 @@ extern void tpw_register_worker(const char *function, const char *name);
 
 /* The extension's relations and columns by name (names.c, cached): errors when missing. */
 extern Oid	tpw_relid(const char *name);
-extern AttrNumber tpw_attnum(Oid relid, const char *column);
 /* columns[0..n-1]'s attribute numbers; columns must be a static array (the cache key) */
 extern void tpw_attnums(Oid relid, int n, const char *const *columns, AttrNumber *attnums);
 

@@ -120,6 +120,7 @@ struct AccountRows
 	TupleTableSlot *slot;
 	TupleTableSlot *delta_slot;
 	struct IndexFetchTableData *fetch;	/* fetches through a remembered root */
+	IndexScanDesc pkey_scan;	/* the primary key, when a root does not lead to the row */
 	IndexScanDesc delta_scan;	/* the deltas' index, rescanned per account */
 	IndexScanDesc probe_scan;	/* the same under the lookup snapshot, for probes */
 	BlockNumber nblocks;		/* the table's size under our lock (it cannot shrink) */
@@ -150,17 +151,22 @@ account_rows_open(void)
 	return r;
 }
 
-/* An index scan for the rows whose first (bigint) key column equals id. */
+/*
+ * *scan (begun under snapshot on first use) positioned on the rows whose
+ * first (bigint) key column equals id: one scan per index and call,
+ * restarted per account, since beginning and ending one cost more than the
+ * probe itself.
+ */
 static IndexScanDesc
-scan_by_id(Relation heap, Relation index, Snapshot snapshot, int64 id)
+rescan_by_id(IndexScanDesc *scan, Relation heap, Relation index, Snapshot snapshot, int64 id)
 {
 	ScanKeyData key;
-	IndexScanDesc scan;
 
+	if (*scan == NULL)
+		*scan = index_beginscan(heap, index, snapshot, 1, 0);
 	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	scan = index_beginscan(heap, index, snapshot, 1, 0);
-	index_rescan(scan, &key, 1, NULL, 0);
-	return scan;
+	index_rescan(*scan, &key, 1, NULL, 0);
+	return *scan;
 }
 
 /* The visible version through the account's remembered root, if it still leads there. */
@@ -208,7 +214,7 @@ find_account(AccountRows *r, int64 id, ItemPointer tid)
 	 * root is what to remember.  An MVCC snapshot sees at most one version
 	 * per entry, so no entry needs a second fetch.
 	 */
-	scan = scan_by_id(r->accounts, r->accounts_pkey, r->snapshot, id);
+	scan = rescan_by_id(&r->pkey_scan, r->accounts, r->accounts_pkey, r->snapshot, id);
 	found = false;
 	for (ItemPointer entry; !found && (entry = index_getnext_tid(scan, ForwardScanDirection)) != NULL;)
 	{
@@ -221,7 +227,6 @@ find_account(AccountRows *r, int64 id, ItemPointer tid)
 			remember_root(RelationGetRelid(r->accounts), id, &root);
 		}
 	}
-	index_endscan(scan);
 	return found;
 }
 
@@ -315,25 +320,11 @@ open_deltas(AccountRows *r)
 	tpw_attnums(RelationGetRelid(r->deltas), 4, total_names, r->delta_att);
 }
 
-/* Position scan (begun on first use under snapshot) on the deltas of one account. */
-static IndexScanDesc
-rescan_deltas(AccountRows *r, IndexScanDesc *scan, Snapshot snapshot, int64 id)
-{
-	ScanKeyData key;
-
-	/* one scan, restarted per account: begin and end cost more than the probe */
-	if (*scan == NULL)
-		*scan = index_beginscan(r->deltas, r->deltas_index, snapshot, 1, 0);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_INT8EQ, Int64GetDatum(id));
-	index_rescan(*scan, &key, 1, NULL, 0);
-	return *scan;
-}
-
 bool
 account_has_deltas(AccountRows *r, int64 id)
 {
 	open_deltas(r);
-	return index_getnext_slot(rescan_deltas(r, &r->probe_scan, r->snapshot, id),
+	return index_getnext_slot(rescan_by_id(&r->probe_scan, r->deltas, r->deltas_index, r->snapshot, id),
 							  ForwardScanDirection, r->delta_slot);
 }
 
@@ -356,7 +347,7 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 		 */
 		r->fold_snapshot = RegisterSnapshot(GetTransactionSnapshot());
 	}
-	scan = rescan_deltas(r, &r->delta_scan, r->fold_snapshot, id);
+	scan = rescan_by_id(&r->delta_scan, r->deltas, r->deltas_index, r->fold_snapshot, id);
 	while (index_getnext_slot(scan, ForwardScanDirection, r->delta_slot))
 	{
 		bool		isnull;
@@ -379,6 +370,8 @@ account_rows_close(AccountRows *r)
 {
 	if (r->fetch)
 		table_index_fetch_end(r->fetch);
+	if (r->pkey_scan)
+		index_endscan(r->pkey_scan);
 	ExecDropSingleTupleTableSlot(r->slot);
 	UnregisterSnapshot(r->snapshot);
 	index_close(r->accounts_pkey, NoLock);

@@ -171,7 +171,7 @@ open_indexes(TableWriter *w, bool speculative)
 					 errdetail("The posting engine checks unique indexes when it inserts; a deferred check would need the executor's triggers.")));
 }
 
-/* The index inserts' list of deferred checks: always empty (see writer_open). */
+/* The index inserts' list of deferred checks: always empty (see open_indexes). */
 static void
 insert_index_entries(TableWriter *w, TupleTableSlot *slot)
 {
