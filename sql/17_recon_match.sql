@@ -126,6 +126,13 @@ SELECT item, class FROM test.rm_exceptions(:run_nofee) WHERE item LIKE '%tx-2%' 
 SELECT tpwallet.reconcile('rm-bank', 'rm-ledger', '2024-06-02Z', '2024-06-03Z', '{"time_window": "2 days"}') AS run3 \gset
 SELECT * FROM test.rm_matches(:run3);
 SELECT * FROM test.rm_exceptions(:run3);
+-- the earlier windows' exceptions on items run3 matched are resolved by run3's match
+SELECT x.run_id < :run3 AS earlier, x.status, x.resolution, x.match_id = mm.match_id AS by_that_match, count(*)
+  FROM tpwallet.recon_match_members mm
+  JOIN tpwallet.recon_exceptions x ON x.item_id = mm.item_id AND x.run_id <> mm.run_id
+  JOIN tpwallet.recon_runs xr ON xr.run_id = x.run_id AND xr.window_to <= '2024-06-02Z'
+ WHERE mm.run_id = :run3
+ GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4;
 
 -- ===================================================== the database enforces one use per run
 SELECT test.err(format($$INSERT INTO tpwallet.recon_match_members SELECT * FROM tpwallet.recon_match_members WHERE run_id = %s LIMIT 1$$, :run1));
@@ -217,3 +224,20 @@ SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z
 SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"max_partial_items": 2.5}')$$);
 SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"lookback": "-1 day"}')$$);
 SELECT test.err($$SELECT tpwallet.reconcile('rp-ledger', 'rp-bank', '2024-07-01Z', '2024-07-02Z', '{"relative_tolerance": 2}')$$);
+-- every run's counts are what its tables hold (reconcile() takes them from the matcher's writes)
+SELECT count(*) AS runs, count(*) FILTER (WHERE r.matches = (SELECT count(*) FROM tpwallet.recon_matches m WHERE m.run_id = r.run_id AND m.rule <> 'manual')
+                        AND r.matched_items = (SELECT count(*) FROM tpwallet.recon_match_members mm
+                                                 JOIN tpwallet.recon_matches m USING (match_id)
+                                                WHERE mm.run_id = r.run_id AND m.rule <> 'manual')
+                        AND r.exceptions = (SELECT count(*) FROM tpwallet.recon_exceptions x WHERE x.run_id = r.run_id)) AS counts_agree
+  FROM tpwallet.recon_runs r WHERE r.status = 'done';
+-- the members' key entries, written after their rows in item order: every row has its entry
+CREATE EXTENSION IF NOT EXISTS amcheck;
+SELECT bt_index_check('tpwallet.recon_match_members_pkey', true);
+-- a match's items come through the BRIN on (run_id, match_id)
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM tpwallet.recon_match_members WHERE match_id = 1;
+SELECT count(*) = max(m.items) AS match_members_found
+  FROM tpwallet.recon_match_members mm JOIN tpwallet.recon_matches m USING (match_id)
+ WHERE mm.match_id = (SELECT min(match_id) FROM tpwallet.recon_matches WHERE run_id = :rp1);
+RESET enable_seqscan;

@@ -71,6 +71,9 @@ struct TableWriter
 	TupleTableSlot *newslot;
 	List	   *arbiters;		/* unique indexes, once insert_or_fetch is used */
 	bool		indexes_open;	/* see open_indexes */
+	ItemPointerData *deferred_tids; /* see writer_defer_indexes */
+	uint64		n_deferred;
+	uint64		n_indexed;		/* ... and how many of them writer_index_row took */
 	bool		indexes_speculative;
 	CommandId	cid;
 };
@@ -281,13 +284,43 @@ writer_flush(TableWriter *w)
 	old = MemoryContextSwitchTo(w->flush_cxt);
 	table_multi_insert(w->rel, w->slots, w->nrows, w->cid, 0, NULL);
 	MemoryContextSwitchTo(old);
-	if (w->rri->ri_NumIndices > 0)
+	if (w->deferred_tids != NULL)
+		for (int r = 0; r < w->nrows; r++)
+			w->deferred_tids[w->n_deferred++] = w->slots[r]->tts_tid;
+	else if (w->rri->ri_NumIndices > 0)
 		for (int r = 0; r < w->nrows; r++)
 			insert_index_entries(w, w->slots[r]);
 	for (int r = 0; r < w->nrows; r++)
 		ExecClearTuple(w->slots[r]);
 	MemoryContextReset(w->flush_cxt);
 	w->nrows = 0;
+}
+
+void
+writer_defer_indexes(TableWriter *w, ItemPointerData *tids)
+{
+	writer_flush(w);
+	w->deferred_tids = tids;
+	w->n_deferred = 0;
+}
+
+void
+writer_index_row(TableWriter *w, const Datum *values, const bool *nulls, ItemPointer tid)
+{
+	TupleTableSlot *slot;
+
+	if (w->deferred_tids == NULL || w->nrows != 0 || w->n_indexed >= w->n_deferred)
+		elog(ERROR, "tpwallet.%s: index entries written before their rows", RelationGetRelationName(w->rel));
+	w->n_indexed++;
+	open_indexes(w, false);
+	if (w->rri->ri_NumIndices == 0)
+		return;
+	/* a slot of the last flush is free: its row is in the heap */
+	slot = w->slots[0];
+	fill_slot(w, slot, values, nulls);
+	slot->tts_tid = *tid;
+	insert_index_entries(w, slot);
+	ExecClearTuple(slot);
 }
 
 /* The two slots of fetches, updates and conflicts, made on first use. */
@@ -486,6 +519,10 @@ void
 writer_close(TableWriter *w)
 {
 	writer_flush(w);
+	/* a row without its index entries would be a corrupt index, not a slow one */
+	if (w->n_indexed != w->n_deferred)
+		elog(ERROR, "tpwallet.%s: %llu rows written without their index entries",
+			 RelationGetRelationName(w->rel), (unsigned long long) (w->n_deferred - w->n_indexed));
 	for (int r = 0; r < w->maxrows; r++)
 		ExecDropSingleTupleTableSlot(w->slots[r]);
 	if (w->oldslot)

@@ -29,6 +29,18 @@ extern void writer_row(TableWriter *w, Datum **values, bool **nulls);
 extern void writer_flush(TableWriter *w);
 
 /*
+ * Heap only from here on: the following rows' index entries are left to
+ * writer_index_row(), for a caller that inserts them in key order (a
+ * B-tree then takes each key next to the previous one instead of at a
+ * random leaf).  tids[k] receives the TID of the k-th row written after
+ * this call; it must have room for every such row.
+ */
+extern void writer_defer_indexes(TableWriter *w, ItemPointerData *tids);
+
+/* The index entries of a row written by a deferring writer (flushed first). */
+extern void writer_index_row(TableWriter *w, const Datum *values, const bool *nulls, ItemPointer tid);
+
+/*
  * Read the current version of the row at tid into values/nulls (column
  * order), then replace those columns by writer_update.  The caller holds the
  * row lock, so the version it locked is the one it updates.

@@ -35,7 +35,8 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "access/htup_details.h"
-#include "utils/portal.h"
+#include "executor/tuptable.h"
+#include "nodes/params.h"
 #include "miscadmin.h"
 
 PG_FUNCTION_INFO_V1(tpwallet_recon_match);
@@ -238,13 +239,11 @@ intern_text(recon_interner *in, Datum d, bool isnull)
 
 #define N_CANDIDATE_COLUMNS 11
 
-/* one candidate row, deformed once (SPI_getbinval per column would walk the tuple each time) */
+/* one candidate row's columns, as the executor deformed them */
 static void
-load_tuple(loaded *ld, const run_info *ri, HeapTuple tup, TupleDesc desc)
+load_row(loaded *ld, const run_info *ri, const Datum *v, const bool *null)
 {
 	recon_item *it;
-	Datum		v[N_CANDIDATE_COLUMNS];
-	bool		null[N_CANDIDATE_COLUMNS];
 
 	if (ld->n == ld->cap)
 	{
@@ -263,7 +262,6 @@ load_tuple(loaded *ld, const run_info *ri, HeapTuple tup, TupleDesc desc)
 		ld->amounts = amounts;
 		ld->cap = cap;
 	}
-	heap_deform_tuple(tup, desc, v, null);
 	it = &ld->items[ld->n];
 	memset(it, 0, sizeof(*it));
 	it->id = DatumGetInt64(v[0]);
@@ -297,28 +295,75 @@ load_tuple(loaded *ld, const run_info *ri, HeapTuple tup, TupleDesc desc)
 	ld->n++;
 }
 
+/*
+ * The candidates go straight from the executor into the items array: a
+ * receiver of the query's slots, instead of a cursor that copies every
+ * row into a tuple table first (a third of the load's time).
+ */
+typedef struct candidate_receiver
+{
+	DestReceiver pub;
+	loaded	   *ld;
+	const run_info *ri;
+	uint64		rows;
+} candidate_receiver;
+
+static bool
+receive_candidate(TupleTableSlot *slot, DestReceiver *self)
+{
+	candidate_receiver *r = (candidate_receiver *) self;
+
+	slot_getallattrs(slot);
+	load_row(r->ld, r->ri, slot->tts_values, slot->tts_isnull);
+	if ((++r->rows & 16383) == 0)
+		CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+static void
+candidate_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+	if (desc->natts != N_CANDIDATE_COLUMNS)
+		elog(ERROR, "the candidate query returns %d columns, not %d", desc->natts, N_CANDIDATE_COLUMNS);
+}
+
+static void
+candidate_noop(DestReceiver *self)
+{
+}
+
 static void
 load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 {
-	Oid			types[6] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
+	static const Oid types[6] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
 	Datum		args[6] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
 	TimestampTzGetDatum(ri->from), TimestampTzGetDatum(ri->to), lookback};
-	Portal		portal;
+	ParamListInfo params = makeParamList(6);
+	candidate_receiver r;
+	SPIExecuteOptions options;
 
-	portal = SPI_cursor_open_with_args(NULL, candidates_sql, 6, types, args, NULL, true, 0);
-	if (portal->tupDesc->natts != N_CANDIDATE_COLUMNS)
-		elog(ERROR, "the candidate query returns %d columns, not %d", portal->tupDesc->natts, N_CANDIDATE_COLUMNS);
-	for (;;)
+	for (int i = 0; i < 6; i++)
 	{
-		SPI_cursor_fetch(portal, true, 20000);
-		if (SPI_processed == 0)
-			break;
-		for (uint64 k = 0; k < SPI_processed; k++)
-			load_tuple(ld, ri, SPI_tuptable->vals[k], SPI_tuptable->tupdesc);
-		SPI_freetuptable(SPI_tuptable);
-		CHECK_FOR_INTERRUPTS();
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = types[i];
 	}
-	SPI_cursor_close(portal);
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = receive_candidate;
+	r.pub.rStartup = candidate_startup;
+	r.pub.rShutdown = candidate_noop;
+	r.pub.rDestroy = candidate_noop;
+	r.pub.mydest = DestNone;
+	r.ld = ld;
+	r.ri = ri;
+	memset(&options, 0, sizeof(options));
+	options.params = params;
+	options.read_only = true;
+	options.dest = (DestReceiver *) &r;
+	/* SPI says SPI_OK_UTILITY for a SELECT into a DestNone receiver; errors are negative */
+	if (SPI_execute_extended(candidates_sql, &options) < 0)
+		elog(ERROR, "could not read the run's candidates");
 }
 
 /* ---------------------------------------------------------------- writing */
@@ -381,6 +426,16 @@ static const char *const match_columns[] = {"match_id", "run_id", "match_no", "r
 "confidence", "items"};
 static const char *const member_columns[] = {"run_id", "item_id", "match_id", "is_left"};
 
+/* a member row: run_id, item_id, match_id, is_left */
+static void
+member_values(Datum *v, int64 run, int64 first, const loaded *ld, uint32 item, size_t match)
+{
+	v[0] = Int64GetDatum(run);
+	v[1] = Int64GetDatum(ld->items[item].id);
+	v[2] = Int64GetDatum(first + (int64) match);
+	v[3] = BoolGetDatum(ld->items[item].side == 0);
+}
+
 /* confidence (basis points) as the numeric the table keeps: 9500 -> 0.95 */
 static Datum
 confidence_numeric(int32 bp, Datum *cache)
@@ -391,6 +446,82 @@ confidence_numeric(int32 bp, Datum *cache)
 		cache[bp] = DirectFunctionCall1(numeric_trim_scale,
 										NumericGetDatum(int64_div_fast_to_numeric(bp, 4)));
 	return cache[bp];
+}
+
+/* a member row's place in the heap, sorted by item for its index entries */
+typedef struct member_key
+{
+	int64		item_id;
+	uint32		item;			/* index into the loaded items */
+	uint32		match;			/* index into the matches */
+	ItemPointerData tid;
+} member_key;
+
+#define ST_SORT sort_member_keys
+#define ST_ELEMENT_TYPE member_key
+#define ST_COMPARE(a, b) ((a)->item_id < (b)->item_id ? -1 : (a)->item_id > (b)->item_id ? 1 : 0)
+#define ST_SCOPE static
+#define ST_DEFINE
+#include "lib/sort_template.h"
+
+/*
+ * The members: rows in match order (the BRIN on run and match finds a
+ * match's items), index entries in item order.  The primary key is
+ * (item_id, run_id), so a run's new items take its rightmost leaf one
+ * after another, and a re-run of a window walks the leaves once, instead
+ * of two million inserts at random leaves (most of a run's write time).
+ */
+static void
+write_members(int64 run, int64 first, const loaded *ld, const recon_result *res)
+{
+	size_t		n = 0,
+				pos = 0;
+	member_key *keys;
+	ItemPointerData *tids;
+	TableWriter *members;
+
+	for (size_t k = 0; k < res->n_matches; k++)
+		n += res->matches[k].count;
+	keys = match_alloc(n * sizeof(member_key));
+	tids = match_alloc(n * sizeof(ItemPointerData));
+
+	members = writer_open("recon_match_members", lengthof(member_columns), member_columns);
+	writer_defer_indexes(members, tids);
+	for (size_t k = 0; k < res->n_matches; k++)
+	{
+		const recon_match *m = &res->matches[k];
+
+		for (uint32 j = 0; j < m->count; j++)
+		{
+			uint32		item = res->members[m->first + j];
+			Datum	   *v;
+			bool	   *nulls;
+
+			writer_row(members, &v, &nulls);
+			member_values(v, run, first, ld, item, k);
+			keys[pos].item_id = ld->items[item].id;
+			keys[pos].item = item;
+			keys[pos].match = (uint32) k;
+			pos++;
+		}
+	}
+	writer_flush(members);
+	for (size_t p = 0; p < n; p++)
+		keys[p].tid = tids[p];
+	sort_member_keys(keys, n);
+	for (size_t p = 0; p < n; p++)
+	{
+		Datum		v[lengthof(member_columns)];
+		bool		nulls[lengthof(member_columns)] = {false};
+
+		member_values(v, run, first, ld, keys[p].item, keys[p].match);
+		writer_index_row(members, v, nulls, &keys[p].tid);
+		if ((p & 65535) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	writer_close(members);
+	pfree(keys);
+	pfree(tids);
 }
 
 /*
@@ -405,8 +536,7 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 	size_t		nm = res->n_matches;
 	Datum		rule_names[RR_REVERSAL + 1];
 	Datum	   *confidences = palloc0(sizeof(Datum) * 10001);
-	TableWriter *matches,
-			   *members;
+	TableWriter *matches;
 	int64		first;
 
 	if (nm == 0)
@@ -432,30 +562,13 @@ write_matches(int64 run, const loaded *ld, const recon_result *res)
 	}
 	writer_close(matches);
 
-	members = writer_open("recon_match_members", lengthof(member_columns), member_columns);
-	for (size_t k = 0; k < nm; k++)
-	{
-		const recon_match *m = &res->matches[k];
-
-		for (uint32 j = 0; j < m->count; j++)
-		{
-			const recon_item *it = &ld->items[res->members[m->first + j]];
-			Datum	   *v;
-			bool	   *n;
-
-			writer_row(members, &v, &n);
-			v[0] = Int64GetDatum(run);
-			v[1] = Int64GetDatum(it->id);
-			v[2] = Int64GetDatum(first + (int64) k);
-			v[3] = BoolGetDatum(it->side == 0);
-		}
-	}
-	writer_close(members);
+	write_members(run, first, ld, res);
 }
 
 static void
 write_exceptions(int64 run, const loaded *ld, const recon_result *res)
 {
+	bool		isnull;
 	size_t		ne = res->n_exceptions;
 	Datum	   *item = datums(ne),
 			   *cls = datums(ne),
@@ -483,8 +596,11 @@ write_exceptions(int64 run, const loaded *ld, const recon_result *res)
 	args[2] = datum_array(cls, NULL, ne, TEXTOID);
 	args[3] = datum_array(cp, cp_null, ne, INT8OID);
 	if (SPI_execute_with_args("SELECT tpwallet._recon_record_exceptions($1, $2, $3, $4)",
-							  4, types, args, NULL, false, 0) != SPI_OK_SELECT)
+							  4, types, args, NULL, false, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "could not record the run's exceptions");
+	/* the run's counts (recon_runs) are taken from what was asked, so it must be what was written */
+	if (DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) != (int32) ne || isnull)
+		elog(ERROR, "recorded fewer exceptions than the run has");
 }
 
 /* ---------------------------------------------------------------- the function */
@@ -599,11 +715,18 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 	for (int r = RR_EXACT_TXID; r <= RR_REVERSAL; r++)
 		push_count(&ps, recon_rule_name((recon_rule) r), res.by_rule[r]);
 	{
-		size_t		n_left = 0;
+		size_t		n_left = 0,
+					n_members = 0;
 
 		for (size_t k = 0; k < ld.n; k++)
 			n_left += ld.items[k].side == 0;
+		for (size_t k = 0; k < res.n_matches; k++)
+			n_members += res.matches[k].count;
 		push_count(&ps, "partial_gave_up", res.partial_gave_up);
+		/* what was written: reconcile() sets the run's counts from these */
+		push_count(&ps, "matches", res.n_matches);
+		push_count(&ps, "matched_items", n_members);
+		push_count(&ps, "exceptions", res.n_exceptions);
 		push_count(&ps, "left_items", n_left);
 		push_count(&ps, "right_items", ld.n - n_left);
 		/* where the time went, milliseconds */

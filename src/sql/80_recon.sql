@@ -407,13 +407,17 @@ BEGIN
 	SELECT array_agg(a.id) INTO ids FROM tpwallet.accounts a
 	 WHERE a.code IN (SELECT jsonb_array_elements_text(src.config -> 'accounts'));
 
-	-- a posting is an item of the source when an item has its entry and
-	-- leg (the same test as the row hash, without hashing every posting)
-	SELECT count(*), count(*) FILTER (WHERE i.item_id IS NULL)
-	  INTO n_rows, n_new
-	  FROM tpwallet.postings p
-	  LEFT JOIN tpwallet.recon_items i ON i.entry_id = p.entry_id AND i.leg = p.leg AND i.source_id = src.id
+	-- What is new, by counting instead of joining (a run's window is
+	-- often a million postings): the source's items in the window whose
+	-- account is one of these are each the item of one posting of the
+	-- same account in the window (made only here, once per entry and leg
+	-- by the row hash; postings and account codes never change), so they
+	-- are as many as those postings exactly when every posting has its item.
+	SELECT count(*) INTO n_rows FROM tpwallet.postings p
 	 WHERE p.account_id = ANY (ids) AND p.occurred_at >= lo AND p.occurred_at < hi;
+	SELECT n_rows - count(*) INTO n_new FROM tpwallet.recon_items i
+	 WHERE i.source_id = src.id AND i.occurred_at >= lo AND i.occurred_at < hi
+	   AND i.account IN (SELECT a.code FROM tpwallet.accounts a WHERE a.id = ANY (ids));
 	IF n_new = 0 THEN
 		RETURN 0;
 	END IF;

@@ -45,8 +45,14 @@ CREATE TABLE tpwallet.recon_matches (
 -- One row per matched item, as narrow as it can be: a run over a
 -- million items writes about two million of these, and their bytes are
 -- most of the run's cost (docs/performance.md).  An item is used at most
--- once per run: the primary key.  The view recon_match_items adds rule,
--- confidence, side, source, ext_id and entry_id.
+-- once per run: the primary key, which is also how an item's matches in
+-- earlier runs are found (carry-forward, the review workflow).  One
+-- B-tree only: the run's matcher writes the rows in match order and their
+-- keys in item order (match_sql.c), so the keys of a run's new items go to
+-- the rightmost leaf one after another.  A run's rows, and a match's, are
+-- consecutive in the heap: the BRIN finds them.  The view
+-- recon_match_items adds rule, confidence, side, source, ext_id and
+-- entry_id.
 --
 -- No foreign keys on these tables: a key to recon_items or recon_sources
 -- (or between these tables) would make TRUNCATE fail with 0A000 before
@@ -57,15 +63,13 @@ CREATE TABLE tpwallet.recon_match_members (
 	item_id   bigint NOT NULL,
 	match_id  bigint NOT NULL,
 	is_left   boolean NOT NULL,
-	-- (run_id, item_id), not (item_id, run_id): a run's members then go to
-	-- the end of the index instead of next to every earlier run's entry of
-	-- the same item (a run re-done over the same items wrote 3x slower)
-	PRIMARY KEY (run_id, item_id)
+	PRIMARY KEY (item_id, run_id)
 );
--- an item's matches in earlier runs (carry-forward, the review workflow)
-CREATE INDEX recon_match_members_item ON tpwallet.recon_match_members (item_id);
--- members are written in match_id order: a BRIN finds a match's items
-CREATE INDEX recon_match_members_match ON tpwallet.recon_match_members USING brin (match_id);
+-- a run's members and a match's: rows are appended run by run, match by
+-- match (autosummarize: a finished run's ranges are summarized without
+-- waiting for a vacuum)
+CREATE INDEX recon_match_members_run ON tpwallet.recon_match_members USING brin (run_id, match_id)
+	WITH (pages_per_range = 16, autosummarize = on);
 
 CREATE VIEW tpwallet.recon_match_items AS
 SELECT mm.run_id, mm.match_id, m.rule, m.confidence,
@@ -114,7 +118,10 @@ CREATE TABLE tpwallet.recon_exceptions (
 	                   WHEN 'pending_approval' THEN assigned_to IS NOT NULL AND decision_id IS NOT NULL
 	                   ELSE true END),
 	CHECK ((resolution IS NOT DISTINCT FROM 'matched') = (match_id IS NOT NULL))
-);
+)
+-- every exception is updated at least once (its score, then the workflow):
+-- room on its page keeps those updates HOT, out of the three indexes
+WITH (fillfactor = 70);
 CREATE INDEX recon_exceptions_item ON tpwallet.recon_exceptions (item_id);
 
 SELECT tpwallet._guard('recon_matches'), tpwallet._guard('recon_match_members'),
@@ -263,17 +270,30 @@ SET jit = off;
 -- its counterpart.  (A run of the same window replaces the earlier run
 -- instead.)  The review workflow's _recon_auto_resolve (87_recon_review.sql)
 -- does the transition and supersedes pending decisions on them.
+--
+-- Driven by the earlier runs' open exceptions, not by this run's members
+-- (a million of them in a big run): only runs that share a source with
+-- this one and ended within its lookback can hold such an exception.  An
+-- item carried into this run occurred at or after window_from - lookback,
+-- and the run that excepted it had it as a candidate, so that run's
+-- window ended after the item occurred.
 CREATE FUNCTION tpwallet._recon_resolve_matched(run bigint)
 RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
 AS $$
 BEGIN
 	RETURN tpwallet._recon_auto_resolve(
-	         ARRAY(SELECT x.exception_id FROM tpwallet.recon_match_members m
-	                 JOIN tpwallet.recon_exceptions x ON x.item_id = m.item_id AND x.run_id < run AND x.status <> 'resolved'
-	                 JOIN tpwallet.recon_runs xr ON xr.run_id = x.run_id
-	                 JOIN tpwallet.recon_runs r ON r.run_id = run AND xr.window_to <= r.window_from
-	                WHERE m.run_id = run ORDER BY 1),
+	         ARRAY(SELECT x.exception_id
+	                 FROM tpwallet.recon_runs r
+	                 JOIN tpwallet.recon_runs xr
+	                   ON xr.run_id < r.run_id AND xr.window_to <= r.window_from
+	                  AND xr.window_to > r.window_from - (r.rules ->> 'lookback')::interval
+	                  AND (xr.left_source_id IN (r.left_source_id, r.right_source_id)
+	                       OR xr.right_source_id IN (r.left_source_id, r.right_source_id))
+	                 JOIN tpwallet.recon_exceptions x ON x.run_id = xr.run_id AND x.status <> 'resolved'
+	                WHERE r.run_id = run
+	                  AND EXISTS (SELECT 1 FROM tpwallet.recon_match_members m WHERE m.item_id = x.item_id AND m.run_id = run)
+	                ORDER BY 1),
 	         run);
 END
 $$;
@@ -344,9 +364,9 @@ BEGIN
 	PERFORM tpwallet.recon_score_exceptions(run);
 	UPDATE tpwallet.recon_runs SET status = 'done', finished_at = clock_timestamp(),
 	       left_items = (stats ->> 'left_items')::int, right_items = (stats ->> 'right_items')::int,
-	       matches = (SELECT count(*) FROM tpwallet.recon_matches m WHERE m.run_id = run),
-	       matched_items = (SELECT count(*) FROM tpwallet.recon_match_members m WHERE m.run_id = run),
-	       exceptions = (SELECT count(*) FROM tpwallet.recon_exceptions x WHERE x.run_id = run),
+	       -- what _recon_match wrote (it checks that), not a count over a million rows
+	       matches = (stats ->> 'matches')::int, matched_items = (stats ->> 'matched_items')::int,
+	       exceptions = (stats ->> 'exceptions')::int,
 	       passes = stats
 	 WHERE run_id = run;
 	INSERT INTO tpwallet.audit_log (action, object, detail)
