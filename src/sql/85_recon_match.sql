@@ -282,17 +282,24 @@ RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
 AS $$
 BEGIN
+	-- The probe of the members is a LIMIT subquery on purpose: as EXISTS
+	-- the planner may turn it into a join driven by this run's members,
+	-- whose just-written rows it has no statistics for yet (it takes them
+	-- for one row, and then walks two million).
 	RETURN tpwallet._recon_auto_resolve(
-	         ARRAY(SELECT x.exception_id
-	                 FROM tpwallet.recon_runs r
-	                 JOIN tpwallet.recon_runs xr
-	                   ON xr.run_id < r.run_id AND xr.window_to <= r.window_from
-	                  AND xr.window_to > r.window_from - (r.rules ->> 'lookback')::interval
-	                  AND (xr.left_source_id IN (r.left_source_id, r.right_source_id)
-	                       OR xr.right_source_id IN (r.left_source_id, r.right_source_id))
-	                 JOIN tpwallet.recon_exceptions x ON x.run_id = xr.run_id AND x.status <> 'resolved'
-	                WHERE r.run_id = run
-	                  AND EXISTS (SELECT 1 FROM tpwallet.recon_match_members m WHERE m.item_id = x.item_id AND m.run_id = run)
+	         ARRAY(WITH open AS MATERIALIZED (
+	                 SELECT x.exception_id, x.item_id
+	                   FROM tpwallet.recon_runs r
+	                   JOIN tpwallet.recon_runs xr
+	                     ON xr.run_id < r.run_id AND xr.window_to <= r.window_from
+	                    AND xr.window_to > r.window_from - (r.rules ->> 'lookback')::interval
+	                    AND (xr.left_source_id IN (r.left_source_id, r.right_source_id)
+	                         OR xr.right_source_id IN (r.left_source_id, r.right_source_id))
+	                   JOIN tpwallet.recon_exceptions x ON x.run_id = xr.run_id AND x.status <> 'resolved'
+	                  WHERE r.run_id = run)
+	               SELECT o.exception_id FROM open o
+	                WHERE (SELECT true FROM tpwallet.recon_match_members m
+	                        WHERE m.item_id = o.item_id AND m.run_id = run LIMIT 1)
 	                ORDER BY 1),
 	         run);
 END
