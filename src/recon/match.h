@@ -102,7 +102,8 @@ typedef struct recon_item
 	uint32_t	txid;			/* interned, 0 = none */
 	uint32_t	order_id;		/* interned, 0 = none */
 	uint32_t	ext_id;			/* interned (statement items), 0 = none */
-	uint32_t	content;		/* interned content key (statement items), 0 = none */
+	uint32_t	content;		/* interned content key (statement items without ext_id: */
+								/* their duplicate key; an ext_id is the key otherwise), 0 = none */
 	int64_t		twin_before;	/* an earlier identical item outside the set, 0 = none */
 	uint8_t		side;			/* 0 = left, 1 = right */
 	bool		statement;		/* a statement item (else a ledger item) */

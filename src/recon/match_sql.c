@@ -278,7 +278,8 @@ load_row(loaded *ld, const run_info *ri, const Datum *v, const bool *null)
 	if (it->statement)
 	{
 		it->ext_id = intern_text(ld->keys, v[8], null[8]);
-		if (!null[9])
+		/* the content is the duplicate key of a line without an external id only (match.h) */
+		if (!null[9] && it->ext_id == 0)
 		{
 			bytea	   *b = DatumGetByteaPP(v[9]);
 
