@@ -391,6 +391,10 @@ bench_recon() {
     local gen_ms
     gen_ms=$(timed_ms "SELECT count(*) FROM recon_gen.generate($RECON_N, 0.42,
                '{\"exact\": 0.90, \"fuzzy\": 0.07, \"split\": 0.005, \"merged\": 0.005, \"noise\": 0.02, \"span_days\": $RECON_SPAN}', 'bench')")
+    # the generator posted a million entries: let sealing catch up first, so
+    # that the run and its baseline join do not share the CPUs with it
+    # unevenly (the join comes after the run)
+    while [ "$(q -c "SELECT tpwallet.seal()")" != 0 ]; do :; done
     q -c "VACUUM ANALYZE tpwallet.recon_items" -c "VACUUM ANALYZE tpwallet.postings" >/dev/null
     IFS='|' read -r RECON_L RECON_R RECON_FROM RECON_TO RECON_LID RECON_RID <<<"$(q -c "
       SELECT s.ledger_source, s.statement_source, quote_literal(s.window_from), quote_literal(s.window_to),
