@@ -241,3 +241,14 @@ SELECT count(*) = max(m.items) AS match_members_found
   FROM tpwallet.recon_match_members mm JOIN tpwallet.recon_matches m USING (match_id)
  WHERE mm.match_id = (SELECT min(match_id) FROM tpwallet.recon_matches WHERE run_id = :rp1);
 RESET enable_seqscan;
+-- every exception is scored as it is recorded (no model yet: the prior),
+-- as a rescoring with recon_score_exceptions would score it, and audited
+SELECT count(*) AS exceptions, count(*) FILTER (WHERE x.score IS NULL) AS unscored,
+       count(*) FILTER (WHERE x.score = round(s.score::numeric, 4)) AS as_rescored
+  FROM tpwallet.recon_exceptions x
+  LEFT JOIN tpwallet._recon_scores(ARRAY(SELECT exception_id FROM tpwallet.recon_exceptions), NULL) s USING (exception_id);
+SELECT count(*) AS runs_with_exceptions,
+       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM tpwallet.audit_log a
+                                       WHERE a.action = 'recon_score_exceptions' AND a.object = 'run ' || r.run_id
+                                         AND (a.detail ->> 'scored')::int = r.exceptions AND (a.detail ->> 'prior')::boolean)) AS scoring_audited
+  FROM tpwallet.recon_runs r WHERE r.exceptions > 0;

@@ -167,26 +167,37 @@ BEGIN
 END
 $$;
 
--- Record exceptions (parallel arrays: item, class, counterpart or NULL).
+-- Record exceptions (parallel arrays: item, class, counterpart or NULL),
+-- each with its anomaly score from the model that scores now (the prior
+-- before any; 88_recon_score.sql): an exception is never without one, and
+-- a run's exceptions are not written twice.  The scoring is audited as
+-- recon_score_exceptions() audits a rescoring.
 CREATE FUNCTION tpwallet._recon_record_exceptions(run bigint, items bigint[], classes text[], counterparts bigint[])
 RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
 AS $$
 DECLARE
 	n int;
+	model bigint;
 BEGIN
 	IF coalesce(cardinality(items), 0) = 0 THEN
 		RETURN 0;
 	END IF;
-	INSERT INTO tpwallet.recon_exceptions (run_id, item_id, side, source, ext_id, entry_id, class, counterpart_item_id)
+	model := tpwallet._recon_scoring_model();
+	INSERT INTO tpwallet.recon_exceptions (run_id, item_id, side, source, ext_id, entry_id, class, counterpart_item_id, score)
 	SELECT run, i.item_id, CASE WHEN i.source_id = r.left_source_id THEN 'left' ELSE 'right' END,
-	       s.name, CASE WHEN s.kind = 'statement' THEN i.ext_id END, i.entry_id, x.class, x.cp
-	  FROM unnest(items, classes, counterparts) AS x (item_id, class, cp)
+	       s.name, CASE WHEN s.kind = 'statement' THEN i.ext_id END, i.entry_id, x.class, x.cp,
+	       round(sc.score::numeric, 4)
+	  FROM unnest(items, classes, counterparts) WITH ORDINALITY AS x (item_id, class, cp, ord)
 	  JOIN tpwallet.recon_items i ON i.item_id = x.item_id
 	  JOIN tpwallet.recon_sources s ON s.id = i.source_id
 	  JOIN tpwallet.recon_runs r ON r.run_id = run
+	  LEFT JOIN tpwallet._recon_item_scores(items, classes, counterparts, model) sc ON sc.ord = x.ord
 	 ORDER BY i.item_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	INSERT INTO tpwallet.audit_log (action, object, detail)
+	VALUES ('recon_score_exceptions', 'run ' || run,
+	        jsonb_build_object('model_id', model, 'prior', model IS NULL, 'scored', n));
 	RETURN n;
 END
 $$;
@@ -365,10 +376,8 @@ BEGIN
 	                               (extract(epoch FROM (r ->> 'time_window')::interval) * 1000000)::bigint,
 	                               (r ->> 'max_partial_items')::int, (r ->> 'lookback')::interval);
 
+	-- (the exceptions got their anomaly scores as they were recorded)
 	PERFORM tpwallet._recon_resolve_matched(run);
-	-- every exception gets its anomaly score (88_recon_score.sql) from the
-	-- newest model, or the documented prior before any model is trained
-	PERFORM tpwallet.recon_score_exceptions(run);
 	UPDATE tpwallet.recon_runs SET status = 'done', finished_at = clock_timestamp(),
 	       left_items = (stats ->> 'left_items')::int, right_items = (stats ->> 'right_items')::int,
 	       -- what _recon_match wrote (it checks that), not a count over a million rows

@@ -69,11 +69,15 @@ $$;
 --   gap_hours         ln(1 + hours between the item and that counterpart), else 0
 --   amount_diff       |difference| / larger |amount| of the two (at most 1), else 0
 --   class_*           the exception class, one-hot
-CREATE FUNCTION tpwallet._recon_features(ids bigint[])
-RETURNS TABLE (exception_id bigint, x float8[])
+--
+-- Computed for exceptions to be (items, classes, counterparts: parallel
+-- arrays, a row per ordinal) so that a run's exceptions are scored as they
+-- are recorded; _recon_features gives them for recorded exceptions.
+CREATE FUNCTION tpwallet._recon_item_features(items bigint[], classes text[], counterparts bigint[])
+RETURNS TABLE (ord bigint, x float8[])
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
 AS $$
-	SELECT e.exception_id,
+	SELECT e.ord,
 	       ARRAY[v.la,
 	             CASE WHEN h.n >= 3 THEN least(10, abs(v.la - h.med) / (1.4826 * greatest(hm.mad, 0.02))) ELSE 0 END,
 	             (i.counterparty IS NOT NULL AND coalesce(h.n, 0) = 0)::int,
@@ -95,7 +99,7 @@ AS $$
 	             (e.class = 'amount_mismatch')::int, (e.class = 'timing')::int, (e.class = 'fee_difference')::int,
 	             (e.class = 'duplicate')::int, (e.class = 'ambiguous')::int, (e.class = 'reversal')::int
 	       ]::float8[]
-	  FROM tpwallet.recon_exceptions e
+	  FROM unnest(items, classes, counterparts) WITH ORDINALITY AS e (item_id, class, counterpart_item_id, ord)
 	  JOIN tpwallet.recon_items i ON i.item_id = e.item_id
 	  JOIN tpwallet.recon_sources s ON s.id = i.source_id
 	  LEFT JOIN tpwallet.recon_items cp ON cp.item_id = e.counterpart_item_id
@@ -114,7 +118,27 @@ AS $$
 	                ORDER BY q.occurred_at DESC LIMIT 100) p) h ON i.counterparty IS NOT NULL
 	  LEFT JOIN LATERAL (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY abs(u.v - h.med)) AS mad
 	                       FROM unnest(h.las) AS u (v)) hm ON h.n >= 3
-	 WHERE e.exception_id = ANY (ids)
+$$;
+
+-- Recorded exceptions as the parallel arrays the functions above take,
+-- in exception id order.
+CREATE FUNCTION tpwallet._recon_exception_arrays(ids bigint[], OUT exception_ids bigint[], OUT items bigint[],
+                                                 OUT classes text[], OUT counterparts bigint[])
+LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
+AS $$
+	SELECT array_agg(e.exception_id ORDER BY e.exception_id), array_agg(e.item_id ORDER BY e.exception_id),
+	       array_agg(e.class ORDER BY e.exception_id), array_agg(e.counterpart_item_id ORDER BY e.exception_id)
+	  FROM tpwallet.recon_exceptions e WHERE e.exception_id = ANY (ids)
+$$;
+
+-- The features of recorded exceptions.
+CREATE FUNCTION tpwallet._recon_features(ids bigint[])
+RETURNS TABLE (exception_id bigint, x float8[])
+LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
+AS $$
+	SELECT a.exception_ids[f.ord], f.x
+	  FROM tpwallet._recon_exception_arrays(ids) a
+	 CROSS JOIN LATERAL tpwallet._recon_item_features(a.items, a.classes, a.counterparts) f
 $$;
 
 -- ---------------------------------------------------------------- models
@@ -138,20 +162,50 @@ AS $$
 	           -3.0, 1, 0, '{"prior": true}')::tpwallet.recon_models
 $$;
 
--- The scores of exceptions under a model (NULL: the prior): the logistic
--- function of bias + sum(weight * (x - mean) / std).
-CREATE FUNCTION tpwallet._recon_scores(ids bigint[], model bigint)
-RETURNS TABLE (exception_id bigint, score float8)
+-- The scores of exceptions to be (parallel arrays, by ordinal) under a
+-- model (NULL: the prior): the logistic function of
+-- bias + sum(weight * (x - mean) / std).
+CREATE FUNCTION tpwallet._recon_item_scores(items bigint[], classes text[], counterparts bigint[], model bigint)
+RETURNS TABLE (ord bigint, score float8)
 LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
 AS $$
 	WITH m AS (SELECT r.* FROM tpwallet.recon_models r WHERE r.model_id = model
 	           UNION ALL
 	           SELECT p.* FROM tpwallet._recon_prior_model() p WHERE model IS NULL)
-	SELECT f.exception_id,
+	SELECT f.ord,
 	       1 / (1 + exp(-greatest(-50, least(50,
 	           m.bias + (SELECT sum(m.weights[j] * (f.x[j] - m.means[j]) / m.stds[j])
 	                       FROM generate_subscripts(m.weights, 1) AS j)))))
-	  FROM tpwallet._recon_features(ids) f CROSS JOIN m
+	  FROM tpwallet._recon_item_features(items, classes, counterparts) f CROSS JOIN m
+$$;
+
+-- The scores of recorded exceptions.
+CREATE FUNCTION tpwallet._recon_scores(ids bigint[], model bigint)
+RETURNS TABLE (exception_id bigint, score float8)
+LANGUAGE sql STABLE SET search_path = pg_catalog, tpwallet
+AS $$
+	SELECT a.exception_ids[s.ord], s.score
+	  FROM tpwallet._recon_exception_arrays(ids) a
+	 CROSS JOIN LATERAL tpwallet._recon_item_scores(a.items, a.classes, a.counterparts, model) s
+$$;
+
+-- The model that scores now: the newest (NULL: none yet, the prior).  A
+-- model of other features than this version computes cannot score.
+CREATE FUNCTION tpwallet._recon_scoring_model()
+RETURNS bigint
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, tpwallet
+AS $$
+DECLARE
+	model tpwallet.recon_models;
+BEGIN
+	SELECT m.* INTO model FROM tpwallet.recon_models m ORDER BY m.model_id DESC LIMIT 1;
+	IF FOUND AND model.features IS DISTINCT FROM tpwallet._recon_feature_names() THEN
+		RAISE EXCEPTION USING ERRCODE = '55000',
+			MESSAGE = format('model %s was trained on other features than this version computes', model.model_id),
+			HINT = 'Train a new model with tpwallet.recon_train_model().';
+	END IF;
+	RETURN model.model_id;
+END
 $$;
 
 -- The area under the ROC curve of scores against labels (Mann-Whitney,
@@ -300,16 +354,10 @@ RETURNS int
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, tpwallet
 AS $$
 DECLARE
-	model tpwallet.recon_models;
+	model bigint := tpwallet._recon_scoring_model();
 	ids bigint[];
 	n int;
 BEGIN
-	SELECT m.* INTO model FROM tpwallet.recon_models m ORDER BY m.model_id DESC LIMIT 1;
-	IF FOUND AND model.features IS DISTINCT FROM tpwallet._recon_feature_names() THEN
-		RAISE EXCEPTION USING ERRCODE = '55000',
-			MESSAGE = format('model %s was trained on other features than this version computes', model.model_id),
-			HINT = 'Train a new model with tpwallet.recon_train_model().';
-	END IF;
 	IF run_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_runs r WHERE r.run_id = recon_score_exceptions.run_id) THEN
 		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('reconciliation run %s does not exist', run_id);
 	END IF;
@@ -317,12 +365,12 @@ BEGIN
 	 WHERE CASE WHEN recon_score_exceptions.run_id IS NULL THEN x.score IS NULL
 	            ELSE x.run_id = recon_score_exceptions.run_id END;
 	UPDATE tpwallet.recon_exceptions x SET score = round(s.score::numeric, 4)
-	  FROM tpwallet._recon_scores(coalesce(ids, '{}'), model.model_id) s
+	  FROM tpwallet._recon_scores(coalesce(ids, '{}'), model) s
 	 WHERE x.exception_id = s.exception_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	INSERT INTO tpwallet.audit_log (action, object, detail)
 	VALUES ('recon_score_exceptions', coalesce('run ' || run_id, 'unscored'),
-	        jsonb_build_object('model_id', model.model_id, 'prior', model.model_id IS NULL, 'scored', n));
+	        jsonb_build_object('model_id', model, 'prior', model IS NULL, 'scored', n));
 	RETURN n;
 END
 $$;

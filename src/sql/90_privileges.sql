@@ -263,6 +263,8 @@ GRANT EXECUTE ON FUNCTION tpwallet.recon_score_exceptions(bigint) TO tpwallet_op
 GRANT EXECUTE ON FUNCTION tpwallet.recon_train_model(regclass), tpwallet._recon_train(bigint[], boolean[], text)
 	TO tpwallet_admin;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_feature_names(), tpwallet._recon_features(bigint[]),
+	tpwallet._recon_item_features(bigint[], text[], bigint[]), tpwallet._recon_exception_arrays(bigint[]),
+	tpwallet._recon_item_scores(bigint[], text[], bigint[], bigint), tpwallet._recon_scoring_model(),
 	tpwallet._recon_prior_model(), tpwallet._recon_scores(bigint[], bigint),
 	tpwallet._recon_auc(float8[], boolean[]), tpwallet._recon_read_labels(regclass)
 	TO tpwallet_owner, tpwallet_reader;
