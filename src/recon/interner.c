@@ -117,14 +117,12 @@ interner_grow(recon_interner *in)
 	in->cap = cap;
 }
 
-uint32_t
-recon_intern(recon_interner *in, const char *bytes, size_t len)
+/* the id of bytes, whose hash is h, in a table with room for one more key */
+static uint32_t
+intern_hashed(recon_interner *in, const char *bytes, size_t len, uint64_t h)
 {
-	uint64_t	h = hash_bytes64(bytes, len);
 	size_t		j;
 
-	if ((size_t) (in->count + 1) * 2 > in->cap)
-		interner_grow(in);
 	for (j = h & (in->cap - 1); in->slots[j].id != 0; j = (j + 1) & (in->cap - 1))
 	{
 		intern_slot *s = &in->slots[j];
@@ -137,6 +135,41 @@ recon_intern(recon_interner *in, const char *bytes, size_t len)
 	in->slots[j].bytes = arena_copy(in, bytes, len);
 	in->slots[j].id = ++in->count;
 	return in->slots[j].id;
+}
+
+uint32_t
+recon_intern(recon_interner *in, const char *bytes, size_t len)
+{
+	if ((size_t) (in->count + 1) * 2 > in->cap)
+		interner_grow(in);
+	return intern_hashed(in, bytes, len, hash_bytes64(bytes, len));
+}
+
+void
+recon_intern_many(recon_interner *in, const recon_key *keys, size_t n, uint32_t *ids)
+{
+	uint64_t	h[RECON_INTERN_MANY_MAX];
+	size_t		i;
+
+	if (n > RECON_INTERN_MANY_MAX)
+	{
+		for (i = 0; i < n; i++)
+			ids[i] = keys[i].bytes ? recon_intern(in, keys[i].bytes, keys[i].len) : 0;
+		return;
+	}
+	/* room for all of them first: the slots fetched below stay where they are */
+	while ((size_t) (in->count + n) * 2 > in->cap)
+		interner_grow(in);
+	for (i = 0; i < n; i++)
+		if (keys[i].bytes)
+		{
+			h[i] = hash_bytes64(keys[i].bytes, keys[i].len);
+#if defined(__GNUC__)
+			__builtin_prefetch(&in->slots[h[i] & (in->cap - 1)]);
+#endif
+		}
+	for (i = 0; i < n; i++)
+		ids[i] = keys[i].bytes ? intern_hashed(in, keys[i].bytes, keys[i].len, h[i]) : 0;
 }
 
 uint32_t

@@ -62,6 +62,20 @@ typedef struct recon_interner recon_interner;
 
 extern recon_interner *recon_interner_create(const recon_allocator *a);
 extern uint32_t recon_intern(recon_interner *in, const char *bytes, size_t len);
+
+/*
+ * Several keys at once (a row's), as recon_intern one after the other:
+ * ids[i] for keys[i], 0 for a key with bytes == NULL.  Their table slots
+ * are fetched together, so that the cache misses of a big table overlap
+ * instead of following one another.
+ */
+#define RECON_INTERN_MANY_MAX 8
+typedef struct recon_key
+{
+	const char *bytes;			/* NULL: no key */
+	size_t		len;
+} recon_key;
+extern void recon_intern_many(recon_interner *in, const recon_key *keys, size_t n, uint32_t *ids);
 extern uint32_t recon_interner_count(const recon_interner *in);
 extern void recon_interner_destroy(recon_interner *in);
 

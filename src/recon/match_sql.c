@@ -221,23 +221,70 @@ typedef struct loaded
 	recon_interner *keys;
 } loaded;
 
-/* intern a text value (0 when NULL) */
-static uint32_t
-intern_text(recon_interner *in, Datum d, bool isnull)
+/* a text value as a key to intern (none when NULL); *copy: what to free */
+static recon_key
+text_key(Datum d, bool isnull, text **copy)
 {
+	recon_key	k = {NULL, 0};
 	text	   *t;
-	uint32_t	id;
 
+	*copy = NULL;
 	if (isnull)
-		return 0;
+		return k;
 	t = DatumGetTextPP(d);
-	id = recon_intern(in, VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
 	if ((Pointer) t != DatumGetPointer(d))
-		pfree(t);
-	return id;
+		*copy = t;
+	k.bytes = VARDATA_ANY(t);
+	k.len = VARSIZE_ANY_EXHDR(t);
+	return k;
 }
 
 #define N_CANDIDATE_COLUMNS 11
+
+enum
+{
+	KEY_TXID, KEY_ORDER_ID, KEY_ASSET, KEY_EXT_ID, KEY_CONTENT, N_KEYS
+};
+
+/*
+ * A row's keys, interned together (recon_intern_many: their misses in a
+ * table of millions of keys overlap).  A statement line's content is its
+ * duplicate key only when it has no external id (match.h), and is not
+ * interned otherwise; a prefix keeps content keys apart from text keys.
+ */
+static void
+intern_keys(loaded *ld, recon_item *it, const Datum *v, const bool *null)
+{
+	recon_key	keys[N_KEYS];
+	text	   *copies[N_KEYS] = {NULL};
+	uint32_t	ids[N_KEYS];
+	char		content[1 + 64];
+
+	keys[KEY_TXID] = text_key(v[2], null[2], &copies[KEY_TXID]);
+	keys[KEY_ORDER_ID] = text_key(v[3], null[3], &copies[KEY_ORDER_ID]);
+	keys[KEY_ASSET] = text_key(v[5], null[5], &copies[KEY_ASSET]);
+	keys[KEY_EXT_ID] = text_key(v[8], null[8] || !it->statement, &copies[KEY_EXT_ID]);
+	keys[KEY_CONTENT].bytes = NULL;
+	if (it->statement && null[8] && !null[9])
+	{
+		bytea	   *b = DatumGetByteaPP(v[9]);
+		size_t		len = Min(VARSIZE_ANY_EXHDR(b), 64);
+
+		content[0] = '\x01';
+		memcpy(content + 1, VARDATA_ANY(b), len);
+		keys[KEY_CONTENT].bytes = content;
+		keys[KEY_CONTENT].len = len + 1;
+	}
+	recon_intern_many(ld->keys, keys, N_KEYS, ids);
+	it->txid = ids[KEY_TXID];
+	it->order_id = ids[KEY_ORDER_ID];
+	it->asset = ids[KEY_ASSET];
+	it->ext_id = ids[KEY_EXT_ID];
+	it->content = ids[KEY_CONTENT];
+	for (int k = 0; k < N_KEYS; k++)
+		if (copies[k])
+			pfree(copies[k]);
+}
 
 /* one candidate row's columns, as the executor deformed them */
 static void
@@ -267,32 +314,14 @@ load_row(loaded *ld, const run_info *ri, const Datum *v, const bool *null)
 	it->id = DatumGetInt64(v[0]);
 	it->side = DatumGetInt32(v[1]) == ri->left_id ? 0 : 1;
 	it->statement = it->side == 0 ? ri->left_statement : ri->right_statement;
-	it->txid = intern_text(ld->keys, v[2], null[2]);
-	it->order_id = intern_text(ld->keys, v[3], null[3]);
 	ld->amounts[ld->n] = numeric_scaled(DatumGetNumeric(v[4]), "an item's amount");
 	if (ld->amounts[ld->n].scale > ld->scale)
 		ld->scale = ld->amounts[ld->n].scale;
-	it->asset = intern_text(ld->keys, v[5], null[5]);
 	it->ts = DatumGetTimestampTz(v[6]);
 	it->reversal = DatumGetBool(v[7]);
 	if (it->statement)
-	{
-		it->ext_id = intern_text(ld->keys, v[8], null[8]);
-		/* the content is the duplicate key of a line without an external id only (match.h) */
-		if (!null[9] && it->ext_id == 0)
-		{
-			bytea	   *b = DatumGetByteaPP(v[9]);
-
-			/* a prefix keeps content keys apart from every text key */
-			char		buf[1 + 64];
-			size_t		len = VARSIZE_ANY_EXHDR(b) < 64 ? VARSIZE_ANY_EXHDR(b) : 64;
-
-			buf[0] = '\x01';
-			memcpy(buf + 1, VARDATA_ANY(b), len);
-			it->content = recon_intern(ld->keys, buf, len + 1);
-		}
 		it->twin_before = null[10] ? 0 : DatumGetInt64(v[10]);
-	}
+	intern_keys(ld, it, v, null);
 	ld->n++;
 }
 

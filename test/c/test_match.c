@@ -129,6 +129,46 @@ test_interner(void)
 	recon_interner_destroy(in);
 }
 
+/*
+ * recon_intern_many gives what recon_intern one key after the other gives:
+ * the same ids in the same order, 0 for no key, through table growth, with
+ * repeated keys within a call, and past RECON_INTERN_MANY_MAX keys.
+ */
+static void
+test_intern_many(void)
+{
+	recon_interner *one = recon_interner_create(&A);
+	recon_interner *many = recon_interner_create(&A);
+	char		bufs[RECON_INTERN_MANY_MAX + 2][16];
+	recon_key	keys[RECON_INTERN_MANY_MAX + 2];
+	uint32_t	ids[RECON_INTERN_MANY_MAX + 2];
+	int			mismatches = 0;
+
+	for (int row = 0; row < 50000; row++)
+	{
+		size_t		n = row % 1000 == 0 ? RECON_INTERN_MANY_MAX + 2 : 1 + row % 5;
+
+		for (size_t k = 0; k < n; k++)
+		{
+			/* a key of an earlier row, a new key, a repeat within the row, or none */
+			int			v = k == 2 ? row / 3 : k == 3 ? -1 : row * 7 + (int) k;
+
+			snprintf(bufs[k], sizeof(bufs[k]), "k%d", v);
+			keys[k].bytes = k == 4 ? NULL : bufs[k];
+			keys[k].len = strlen(bufs[k]);
+			if (k == 3)
+				keys[k] = keys[0];
+		}
+		recon_intern_many(many, keys, n, ids);
+		for (size_t k = 0; k < n; k++)
+			mismatches += ids[k] != (keys[k].bytes ? recon_intern(one, keys[k].bytes, keys[k].len) : 0);
+	}
+	CHECK_INT(mismatches, 0);
+	CHECK_INT(recon_interner_count(many), recon_interner_count(one));
+	recon_interner_destroy(one);
+	recon_interner_destroy(many);
+}
+
 static void
 test_exact(void)
 {
@@ -423,6 +463,7 @@ main(void)
 {
 	rng_seed(20261201);
 	test_interner();
+	test_intern_many();
 	test_exact();
 	test_fuzzy();
 	test_partial();
