@@ -69,13 +69,18 @@ static Oid	root_tids_relid = InvalidOid;
 static bool root_callback_registered = false;
 
 static void
+drop_root_tids(void)
+{
+	if (root_tids != NULL)
+		hash_destroy(root_tids);
+	root_tids = NULL;
+}
+
+static void
 forget_root_tids(Datum arg, Oid relid)
 {
-	if (root_tids != NULL && (!OidIsValid(relid) || relid == root_tids_relid))
-	{
-		hash_destroy(root_tids);
-		root_tids = NULL;
-	}
+	if (!OidIsValid(relid) || relid == root_tids_relid)
+		drop_root_tids();
 }
 
 static void
@@ -83,13 +88,14 @@ remember_root(Oid relid, int64 id, ItemPointer root)
 {
 	RootTid    *e;
 
-	/* a bound on the memory: a session that touched very many accounts starts over */
-	if (root_tids != NULL && hash_get_num_entries(root_tids) >= MAX_REMEMBERED_ROOTS)
-	{
-		hash_destroy(root_tids);
-		root_tids = NULL;
-	}
-	if (root_tids == NULL || relid != root_tids_relid)
+	/*
+	 * Another accounts table (recreated), or a bound on the memory: a
+	 * session that touched very many accounts starts over.
+	 */
+	if (root_tids != NULL &&
+		(relid != root_tids_relid || hash_get_num_entries(root_tids) >= MAX_REMEMBERED_ROOTS))
+		drop_root_tids();
+	if (root_tids == NULL)
 	{
 		HASHCTL		ctl;
 
@@ -98,8 +104,6 @@ remember_root(Oid relid, int64 id, ItemPointer root)
 			CacheRegisterRelcacheCallback(forget_root_tids, (Datum) 0);
 			root_callback_registered = true;
 		}
-		if (root_tids != NULL)
-			hash_destroy(root_tids);
 		ctl.keysize = sizeof(int64);
 		ctl.entrysize = sizeof(RootTid);
 		ctl.hcxt = CacheMemoryContext;
