@@ -91,3 +91,24 @@ SELECT tpwallet.transfer('dw:world', 'dw:a', 1) > 0 AS after_rewrite;
 SELECT account, debits_posted, credits_posted, balance FROM tpwallet.account_balances
  WHERE account LIKE 'dw:%' ORDER BY account;
 SELECT * FROM tpwallet.check_balances();
+
+-- an accounts page is pruned when it is nearly full, not on every read
+-- (rowlock.c): 300 transfers among the same accounts, each committed, and
+-- every one of their 600 updates stays HOT (without pruning the page would
+-- fill after a few dozen and the rest would move to other pages)
+SELECT pg_stat_force_next_flush();
+SELECT n_tup_upd AS upd_before, n_tup_hot_upd AS hot_before
+  FROM pg_stat_user_tables WHERE relid = 'tpwallet.accounts'::regclass \gset
+DO $$
+BEGIN
+	FOR i IN 1..300 LOOP
+		PERFORM tpwallet.transfer('dw:world', CASE WHEN i % 2 = 0 THEN 'dw:a' ELSE 'dw:b' END, 0.01);
+		COMMIT;
+	END LOOP;
+END
+$$;
+SELECT pg_stat_force_next_flush();
+SELECT n_tup_upd - :upd_before AS updates, n_tup_hot_upd - :hot_before AS hot_updates
+  FROM pg_stat_user_tables WHERE relid = 'tpwallet.accounts'::regclass;
+SELECT account, balance FROM tpwallet.account_balances WHERE account LIKE 'dw:%' ORDER BY account;
+SELECT * FROM tpwallet.check_balances();

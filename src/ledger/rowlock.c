@@ -123,7 +123,6 @@ struct AccountRows
 	Relation	deltas_index;
 	TupleTableSlot *slot;
 	TupleTableSlot *delta_slot;
-	struct IndexFetchTableData *fetch;	/* fetches through a remembered root */
 	IndexScanDesc pkey_scan;	/* the primary key, when a root does not lead to the row */
 	IndexScanDesc delta_scan;	/* the deltas' index, rescanned per account */
 	IndexScanDesc probe_scan;	/* the same under the lookup snapshot, for probes */
@@ -173,14 +172,68 @@ rescan_by_id(IndexScanDesc *scan, Relation heap, Relation index, Snapshot snapsh
 	return *scan;
 }
 
+/*
+ * An accounts page is pruned when it is nearly full, not on every read.
+ *
+ * The index fetch prunes a page whenever its free space is below the
+ * fillfactor's reserve and it holds a prunable version.  Accounts are
+ * stored at fillfactor 50, so after the first totals update of a page every
+ * read of it pruned again, for the one or two versions that died since: about
+ * 12 k instructions and a WAL record per account per transfer.  Waiting
+ * until a fifth of the page is left prunes the versions of a dozen updates
+ * at once, and still leaves room for several more HOT updates while another
+ * backend's pin keeps the cleanup lock out.  The chains walked in between are
+ * a few versions long.
+ */
+#define ACCOUNT_PAGE_PRUNE_FREE (BLCKSZ / 5)
+
+static void
+prune_if_nearly_full(Relation rel, Buffer buffer)
+{
+	Page		page = BufferGetPage(buffer);
+
+	/* an unlocked look, as heap_page_prune_opt() takes: a hint only */
+	if (PageGetHeapFreeSpace(page) < ACCOUNT_PAGE_PRUNE_FREE || PageIsFull(page))
+		heap_page_prune_opt(rel, buffer);
+}
+
+/*
+ * What table_index_fetch_tuple() does for one TID under an MVCC snapshot
+ * (follow the HOT chain from root to the version the snapshot sees, store it
+ * in the slot), with the pruning above instead of the index fetch's.
+ */
+static bool
+fetch_visible_version(AccountRows *r, ItemPointer root)
+{
+	BufferHeapTupleTableSlot *bslot = (BufferHeapTupleTableSlot *) r->slot;
+	ItemPointerData tid = *root;
+	Buffer		buffer;
+	bool		all_dead = false;
+	bool		found;
+
+	Assert(IsMVCCSnapshot(r->snapshot));
+	buffer = ReadBuffer(r->accounts, ItemPointerGetBlockNumber(&tid));
+	prune_if_nearly_full(r->accounts, buffer);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	found = heap_hot_search_buffer(&tid, r->accounts, buffer, r->snapshot,
+								   &bslot->base.tupdata, &all_dead, true);
+	bslot->base.tupdata.t_self = tid;
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	if (found)
+	{
+		r->slot->tts_tableOid = RelationGetRelid(r->accounts);
+		ExecStoreBufferHeapTuple(&bslot->base.tupdata, r->slot, buffer);
+	}
+	ReleaseBuffer(buffer);		/* the slot holds its own pin */
+	return found;
+}
+
 /* The visible version through the account's remembered root, if it still leads there. */
 static bool
 find_by_root(AccountRows *r, int64 id, ItemPointer tid)
 {
 	RootTid    *e;
 	ItemPointerData root;
-	bool		call_again = false;
-	bool		all_dead = false;
 	bool		isnull;
 
 	if (root_tids == NULL || root_tids_relid != RelationGetRelid(r->accounts))
@@ -193,9 +246,7 @@ find_by_root(AccountRows *r, int64 id, ItemPointer tid)
 		r->nblocks = RelationGetNumberOfBlocks(r->accounts);
 	if (ItemPointerGetBlockNumber(&root) >= r->nblocks)
 		return false;			/* VACUUM truncated the table since */
-	if (r->fetch == NULL)
-		r->fetch = table_index_fetch_begin(r->accounts);
-	if (!table_index_fetch_tuple(r->fetch, &root, r->snapshot, r->slot, &call_again, &all_dead))
+	if (!fetch_visible_version(r, &root))
 		return false;
 	if (DatumGetInt64(slot_getattr(r->slot, r->id_att, &isnull)) != id || isnull)
 		return false;			/* the slot now holds another account */
@@ -372,8 +423,6 @@ account_deltas_take(AccountRows *r, int64 id, Numeric *sums)
 void
 account_rows_close(AccountRows *r)
 {
-	if (r->fetch)
-		table_index_fetch_end(r->fetch);
 	if (r->pkey_scan)
 		index_endscan(r->pkey_scan);
 	ExecDropSingleTupleTableSlot(r->slot);
