@@ -1,6 +1,7 @@
 /*
  * hsm.c
- *	  The HSM over PKCS#11, as a backend uses it (p11.c does the PKCS#11).
+ *	  The HSM over PKCS#11, as a backend uses it (p11.c and p11_keys.c do the
+ *	  PKCS#11).
  *
  * Each backend opens its own session on first use, never the postmaster:
  * PKCS#11 modules do not survive fork().  The module path, the token label

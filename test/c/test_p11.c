@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * test_p11.c
- *	  Tests for src/keys/p11.c, the PKCS#11 bridge, against SoftHSM2.
+ *	  Tests for the PKCS#11 bridge (src/keys/p11.c and p11_keys.c) against
+ *	  SoftHSM2.
  *
  * Creates a private SoftHSM2 token in a fresh temporary directory (its own
  * softhsm2.conf, named by SOFTHSM2_CONF before the module is loaded), so
