@@ -212,6 +212,13 @@ fetch_visible_version(AccountRows *r, ItemPointer root)
 	bool		found;
 
 	Assert(IsMVCCSnapshot(r->snapshot));
+
+	/*
+	 * Drop the slot's pin on the account read before: a batch reads its
+	 * accounts in id order, so that is often this very page, and a second
+	 * pin of our own would keep the cleanup lock (and the pruning) out.
+	 */
+	ExecClearTuple(r->slot);
 	buffer = ReadBuffer(r->accounts, ItemPointerGetBlockNumber(&tid));
 	prune_if_nearly_full(r->accounts, buffer);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
