@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "p11_internal.h"
+#include "crypto/hex.h"
 
 /* DER of the named curve OID 1.3.132.0.10 (secp256k1), for CKA_EC_PARAMS */
 static const CK_BYTE secp256k1_params[] =
@@ -39,21 +40,6 @@ static const uint8_t secp256k1_order[32] =
 #define EC_POINT_BUF_LEN 160
 
 /* ----------------------------------------------------------- key ids */
-
-/* CKA_IDs are not secret; printing them makes "not found" actionable */
-static void
-hex_id(const uint8_t *id, size_t id_len, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t		i;
-
-	for (i = 0; i < id_len; i++)
-	{
-		out[2 * i] = digits[id[i] >> 4];
-		out[2 * i + 1] = digits[id[i] & 0x0f];
-	}
-	out[2 * id_len] = '\0';
-}
 
 static bool
 id_ok(const uint8_t *id, size_t id_len)
@@ -148,7 +134,8 @@ find_private_key(tpw_p11 *p, const uint8_t *id, size_t id_len,
 	if (rv_final != CKR_OK)
 		return p11_fail_rv(err, errlen, "C_FindObjectsFinal", rv_final);
 
-	hex_id(id, id_len, hex);
+	/* CKA_IDs are not secret; printing them makes "not found" actionable */
+	tp_hex_encode(id, id_len, hex);
 	if (n == 0)
 		return p11_set_err(err, errlen, TPW_P11_ERR_NOT_FOUND,
 						   "no private key with id %s on the token", hex);
@@ -353,6 +340,19 @@ private_key_attrs(CK_ATTRIBUTE *a, const char *label, const uint8_t *id)
 	return 7;
 }
 
+/*
+ * A key pair just made on the token: its id to the caller, and its handle
+ * cached, so that the first signature needs no C_FindObjects.
+ */
+static int
+key_made(tpw_p11 *p, const uint8_t new_id[TPW_P11_ID_LEN], CK_OBJECT_HANDLE priv,
+		 uint8_t id[TPW_P11_ID_LEN])
+{
+	memcpy(id, new_id, TPW_P11_ID_LEN);
+	cache_put(p, new_id, TPW_P11_ID_LEN, priv);
+	return TPW_P11_OK;
+}
+
 /* and every public key */
 static int
 public_key_attrs(CK_ATTRIBUTE *a, const char *label, const uint8_t *id)
@@ -403,10 +403,7 @@ tpw_p11_generate_secp256k1(tpw_p11 *p, const char *label, uint8_t id[16],
 		destroy_objects(p, pub, priv);
 		return rc;
 	}
-	memcpy(id, new_id, TPW_P11_ID_LEN);
-	/* the first signature then needs no C_FindObjects */
-	cache_put(p, new_id, TPW_P11_ID_LEN, priv);
-	return TPW_P11_OK;
+	return key_made(p, new_id, priv, id);
 }
 
 /*
@@ -500,9 +497,7 @@ tpw_p11_import_secp256k1(tpw_p11 *p, const char *label,
 		destroy_objects(p, priv, CK_INVALID_HANDLE);
 		return rc;
 	}
-	memcpy(id, new_id, TPW_P11_ID_LEN);
-	cache_put(p, new_id, TPW_P11_ID_LEN, priv);
-	return TPW_P11_OK;
+	return key_made(p, new_id, priv, id);
 }
 
 /* ---------------------------------------------------------- signing */
