@@ -27,6 +27,7 @@
 #include "ledger/write.h"
 #include "tpwallet.h"
 
+#include "access/genam.h"
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -138,12 +139,34 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 	tpw_attnums(relid, ncols, columns, w->attnums);
 	w->desc = CreateTupleDescCopy(RelationGetDescr(w->rel));
 	w->estate = CreateExecutorState();
+	/*
+	 * What InitResultRelInfo() sets up for a plain table, but for the copy
+	 * of the table's trigger descriptor (a fifth of opening a writer): the
+	 * writer fires no triggers, and nothing it calls reads them.
+	 */
 	w->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(w->rri, w->rel, 1, NULL, 0);
+	w->rri->ri_RangeTableIndex = 1;
+	w->rri->ri_RelationDesc = w->rel;
 	w->cid = GetCurrentCommandId(true);
 	w->flush_cxt = AllocSetContextCreate(CurrentMemoryContext, "tpwallet writer flush",
 										 ALLOCSET_DEFAULT_SIZES);
 	return w;
+}
+
+/*
+ * ExecCloseIndices() without its unlocks: an index stays locked to the end
+ * of the transaction, as its table does, so that the next writer of the
+ * same table (the next call in this transaction) takes the lock again from
+ * the local lock table instead of the shared one, and no lock is released
+ * one by one only to be released all together at commit anyway.
+ */
+static void
+close_indexes(TableWriter *w)
+{
+	for (int i = 0; i < w->rri->ri_NumIndices; i++)
+		if (w->rri->ri_IndexRelationDescs[i] != NULL)
+			index_close(w->rri->ri_IndexRelationDescs[i], NoLock);
+	w->rri->ri_NumIndices = 0;
 }
 
 /*
@@ -159,7 +182,7 @@ open_indexes(TableWriter *w, bool speculative)
 	{
 		if (!speculative || w->indexes_speculative)
 			return;
-		ExecCloseIndices(w->rri);
+		close_indexes(w);
 	}
 	ExecOpenIndices(w->rri, speculative);
 	w->indexes_open = true;
@@ -530,7 +553,7 @@ writer_close(TableWriter *w)
 		ExecDropSingleTupleTableSlot(w->oldslot);
 		ExecDropSingleTupleTableSlot(w->newslot);
 	}
-	ExecCloseIndices(w->rri);
+	close_indexes(w);
 	FreeExecutorState(w->estate);
 	MemoryContextDelete(w->flush_cxt);
 	table_close(w->rel, NoLock);
