@@ -33,7 +33,7 @@ engine_dedupe_keys_in_call(LedgerCall *call)
 	HTAB	   *seen;
 	int			nkeyed = 0;
 
-	/* a single transfer or entry: no table to build (a tenth of a transfer's hashing) */
+	/* a single transfer or entry: no table to build (2 k instructions of a transfer) */
 	for (int i = 0; i < call->nentries && nkeyed < 2; i++)
 		nkeyed += call->entries[i]->idempotency_key != NULL;
 	if (nkeyed < 2)

@@ -176,10 +176,11 @@ rescan_by_id(IndexScanDesc *scan, Relation heap, Relation index, Snapshot snapsh
  * An accounts page is pruned when it is nearly full, not on every read.
  *
  * The index fetch prunes a page whenever its free space is below the
- * fillfactor's reserve and it holds a prunable version.  Accounts are
- * stored at fillfactor 50, so after the first totals update of a page every
- * read of it pruned again, for the one or two versions that died since: about
- * 12 k instructions and a WAL record per account per transfer.  Waiting
+ * fillfactor's reserve and it holds a prunable version.  A page filled to
+ * the fillfactor (50 for accounts) is below it from its first totals update
+ * on, so every read of it pruned again, for the one or two versions that
+ * died since: about 12 k instructions and a WAL record per account per
+ * transfer (docs/architecture.md, "Direct writes", has the figures).  Waiting
  * until a fifth of the page is left prunes the versions of a dozen updates
  * at once, and still leaves room for several more HOT updates while another
  * backend's pin keeps the cleanup lock out.  The chains walked in between are

@@ -141,7 +141,7 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 	w->estate = CreateExecutorState();
 	/*
 	 * What InitResultRelInfo() sets up for a plain table, but for the copy
-	 * of the table's trigger descriptor (a fifth of opening a writer): the
+	 * of the table's trigger descriptor (a sixth of opening a writer): the
 	 * writer fires no triggers, and nothing it calls reads them.
 	 */
 	w->rri = makeNode(ResultRelInfo);
@@ -155,10 +155,10 @@ writer_open(const char *relname, int ncols, const char *const *columns)
 
 /*
  * ExecCloseIndices() without its unlocks: an index stays locked to the end
- * of the transaction, as its table does, so that the next writer of the
- * same table (the next call in this transaction) takes the lock again from
- * the local lock table instead of the shared one, and no lock is released
- * one by one only to be released all together at commit anyway.
+ * of the transaction, as its table does: the next writer of the same table
+ * (the next call in this transaction) finds the lock in the local lock
+ * table, and no lock is released one by one only for all of them to be
+ * released together at commit anyway.
  */
 static void
 close_indexes(TableWriter *w)
