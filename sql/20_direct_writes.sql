@@ -94,8 +94,9 @@ SELECT * FROM tpwallet.check_balances();
 
 -- an accounts page is pruned when it is nearly full, not on every read
 -- (rowlock.c): 300 transfers among the same accounts, each committed, and
--- every one of their 600 updates stays HOT (without pruning the page would
--- fill after a few dozen and the rest would move to other pages)
+-- their 600 updates stay HOT (all of them, measured; without the engine's
+-- pruning 16 were not).  A few are allowed to move: an autovacuum ANALYZE
+-- of this database running meanwhile holds back what pruning may remove
 SELECT pg_stat_force_next_flush();
 SELECT n_tup_upd AS upd_before, n_tup_hot_upd AS hot_before
   FROM pg_stat_user_tables WHERE relid = 'tpwallet.accounts'::regclass \gset
@@ -108,7 +109,8 @@ BEGIN
 END
 $$;
 SELECT pg_stat_force_next_flush();
-SELECT n_tup_upd - :upd_before AS updates, n_tup_hot_upd - :hot_before AS hot_updates
+SELECT n_tup_upd - :upd_before AS updates,
+       (n_tup_upd - :upd_before) - (n_tup_hot_upd - :hot_before) <= 5 AS nearly_all_hot
   FROM pg_stat_user_tables WHERE relid = 'tpwallet.accounts'::regclass;
 SELECT account, balance FROM tpwallet.account_balances WHERE account LIKE 'dw:%' ORDER BY account;
 SELECT * FROM tpwallet.check_balances();
