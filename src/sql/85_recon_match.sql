@@ -171,7 +171,7 @@ $$;
 -- each with its anomaly score from the model that scores now (the prior
 -- before any; 88_recon_score.sql): an exception is never without one, and
 -- a run's exceptions are not written twice.  The scoring is audited as
--- recon_score_exceptions() audits a rescoring.
+-- recon_score_exceptions() audits a rescoring (_recon_audit_scoring).
 CREATE FUNCTION tpwallet._recon_record_exceptions(run bigint, items bigint[], classes text[], counterparts bigint[])
 RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
@@ -195,9 +195,7 @@ BEGIN
 	  LEFT JOIN tpwallet._recon_item_scores(items, classes, counterparts, model) sc ON sc.ord = x.ord
 	 ORDER BY i.item_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
-	INSERT INTO tpwallet.audit_log (action, object, detail)
-	VALUES ('recon_score_exceptions', 'run ' || run,
-	        jsonb_build_object('model_id', model, 'prior', model IS NULL, 'scored', n));
+	PERFORM tpwallet._recon_audit_scoring('run ' || run, model, n);
 	RETURN n;
 END
 $$;

@@ -208,6 +208,17 @@ BEGIN
 END
 $$;
 
+-- The audit row of a scoring: when a run records its exceptions, and when
+-- recon_score_exceptions rescores (object: 'run <id>' or 'unscored').
+CREATE FUNCTION tpwallet._recon_audit_scoring(object text, model bigint, scored int)
+RETURNS void
+LANGUAGE sql SET search_path = pg_catalog, tpwallet
+AS $$
+	INSERT INTO tpwallet.audit_log (action, object, detail)
+	VALUES ('recon_score_exceptions', object,
+	        jsonb_build_object('model_id', model, 'prior', model IS NULL, 'scored', scored))
+$$;
+
 -- The area under the ROC curve of scores against labels (Mann-Whitney,
 -- ties at half): the chance that a random problem scores above a random
 -- non-problem.  NULL without both.
@@ -368,9 +379,7 @@ BEGIN
 	  FROM tpwallet._recon_scores(coalesce(ids, '{}'), model) s
 	 WHERE x.exception_id = s.exception_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
-	INSERT INTO tpwallet.audit_log (action, object, detail)
-	VALUES ('recon_score_exceptions', coalesce('run ' || run_id, 'unscored'),
-	        jsonb_build_object('model_id', model, 'prior', model IS NULL, 'scored', n));
+	PERFORM tpwallet._recon_audit_scoring(coalesce('run ' || run_id, 'unscored'), model, n);
 	RETURN n;
 END
 $$;

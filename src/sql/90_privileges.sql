@@ -268,7 +268,8 @@ GRANT EXECUTE ON FUNCTION tpwallet._recon_feature_names(), tpwallet._recon_featu
 	tpwallet._recon_prior_model(), tpwallet._recon_scores(bigint[], bigint),
 	tpwallet._recon_auc(float8[], boolean[]), tpwallet._recon_read_labels(regclass)
 	TO tpwallet_owner, tpwallet_reader;
-GRANT EXECUTE ON FUNCTION tpwallet._recon_logreg(float8[], boolean[], float8, int) TO tpwallet_owner;
+GRANT EXECUTE ON FUNCTION tpwallet._recon_logreg(float8[], boolean[], float8, int),
+	tpwallet._recon_audit_scoring(text, bigint, int) TO tpwallet_owner;
 
 DO $recon_score_dump$
 DECLARE
