@@ -241,6 +241,10 @@ SELECT count(*) = max(m.items) AS match_members_found
   FROM tpwallet.recon_match_members mm JOIN tpwallet.recon_matches m USING (match_id)
  WHERE mm.match_id = (SELECT min(match_id) FROM tpwallet.recon_matches WHERE run_id = :rp1);
 RESET enable_seqscan;
+-- a run summarizes the BRIN ranges of the members it wrote before it
+-- returns (autosummarize's queue would drop most of a big run's): none is
+-- left without a summary
+SELECT brin_summarize_new_values('tpwallet.recon_match_members_run') AS members_left_unsummarized;
 -- every exception is scored as it is recorded (no model yet: the prior),
 -- as a rescoring with recon_score_exceptions would score it, and audited
 SELECT count(*) AS exceptions, count(*) FILTER (WHERE x.score IS NULL) AS unscored,

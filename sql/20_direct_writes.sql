@@ -114,3 +114,21 @@ SELECT n_tup_upd - :upd_before AS updates,
   FROM pg_stat_user_tables WHERE relid = 'tpwallet.accounts'::regclass;
 SELECT account, balance FROM tpwallet.account_balances WHERE account LIKE 'dw:%' ORDER BY account;
 SELECT * FROM tpwallet.check_balances();
+
+-- the BRIN ranges at the end of postings (an entry's legs are found
+-- through them) are summarized by summarize_new_ranges, which the sealer
+-- calls every seal_interval: none is left without a summary, so a lookup
+-- reads its entry's range, not the whole unsummarized tail
+SELECT tpwallet.summarize_new_ranges() >= 0 AS summarized;
+SELECT brin_summarize_new_values('tpwallet.postings_entry') AS left_unsummarized;
+-- a transfer into a summarized range widens its summary: still none left,
+-- and the new entry's legs are found through the index
+SELECT tpwallet.transfer('dw:world', 'dw:a', 0.01) AS last_entry \gset
+SELECT tpwallet.summarize_new_ranges() >= 0 AS summarized;
+SELECT brin_summarize_new_values('tpwallet.postings_entry') AS left_unsummarized;
+SET enable_seqscan = off;
+SELECT count(*) AS legs FROM tpwallet.postings WHERE entry_id = :last_entry;
+RESET enable_seqscan;
+-- only tpwallet's BRIN indexes
+SELECT tpwallet.summarize_new_ranges('tpwallet.postings_account_time');
+SELECT tpwallet.summarize_new_ranges('pg_class_oid_index');

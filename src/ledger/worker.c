@@ -160,5 +160,6 @@ tpwallet_sealer_main(Datum arg)
 		run_step("seal", "SELECT tpwallet.seal()");
 		run_step("fold balance deltas", "SELECT tpwallet.fold_deltas()");
 		run_step("expire holds", "SELECT tpwallet.expire_holds()");
+		run_step("summarize index ranges", "SELECT tpwallet.summarize_new_ranges()");
 	}
 }

@@ -94,10 +94,10 @@ recon_interner_create(const recon_allocator *a)
 	return in;
 }
 
+/* the table at cap slots (a power of two, more than it has keys), rehashed */
 static void
-interner_grow(recon_interner *in)
+interner_resize(recon_interner *in, size_t cap)
 {
-	size_t		cap = in->cap * 2;
 	intern_slot *slots = in->a->alloc(cap * sizeof(intern_slot));
 	size_t		i;
 
@@ -115,6 +115,23 @@ interner_grow(recon_interner *in)
 	in->a->free(in->slots);
 	in->slots = slots;
 	in->cap = cap;
+}
+
+static void
+interner_grow(recon_interner *in)
+{
+	interner_resize(in, in->cap * 2);
+}
+
+void
+recon_interner_reserve(recon_interner *in, size_t n)
+{
+	size_t		cap = in->cap;
+
+	while (n * 2 > cap)
+		cap *= 2;
+	if (cap > in->cap)
+		interner_resize(in, cap);
 }
 
 /* the id of bytes, whose hash is h, in a table with room for one more key */

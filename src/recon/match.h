@@ -77,6 +77,14 @@ typedef struct recon_key
 } recon_key;
 extern void recon_intern_many(recon_interner *in, const recon_key *keys, size_t n, uint32_t *ids);
 extern uint32_t recon_interner_count(const recon_interner *in);
+
+/*
+ * Room for n keys in all, made at once: a caller that knows about how many
+ * keys are coming saves the table's rehashes on the way (each one moves
+ * every key to a new table of twice the size).  Growing on demand goes on
+ * beyond n; a smaller n than the table has room for does nothing.
+ */
+extern void recon_interner_reserve(recon_interner *in, size_t n);
 extern void recon_interner_destroy(recon_interner *in);
 
 /* ----------------------------------------------------------------

@@ -7,7 +7,7 @@
  * Why in C: a run over a million items a side would be dozens of
  * set-based SQL statements over the same candidates (one per pass, and
  * the fuzzy pass in rounds), each re-reading the items and re-checking
- * what earlier passes took.  Here they are read once, through one cursor,
+ * what earlier passes took.  Here they are read once, through one query,
  * and every pass is a sort and binary searches over an array; the writes
  * are two INSERT statements with array parameters.  Money stays exact:
  * amounts become 128-bit integers at the run's largest scale, never
@@ -26,6 +26,9 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "executor/executor.h"
+#include "tcop/tcopprot.h"
+#include "utils/snapmgr.h"
 #include "fmgr.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -286,6 +289,28 @@ intern_keys(loaded *ld, recon_item *it, const Datum *v, const bool *null)
 			pfree(copies[k]);
 }
 
+/* room for cap items in the arrays (cap > ld->n) */
+static void
+reserve_items(loaded *ld, size_t cap)
+{
+	recon_item *items = match_alloc(cap * sizeof(recon_item));
+	scaled	   *amounts = match_alloc(cap * sizeof(scaled));
+
+	if (ld->n)
+	{
+		memcpy(items, ld->items, ld->n * sizeof(recon_item));
+		memcpy(amounts, ld->amounts, ld->n * sizeof(scaled));
+	}
+	if (ld->items)
+	{
+		pfree(ld->items);
+		pfree(ld->amounts);
+	}
+	ld->items = items;
+	ld->amounts = amounts;
+	ld->cap = cap;
+}
+
 /* one candidate row's columns, as the executor deformed them */
 static void
 load_row(loaded *ld, const run_info *ri, const Datum *v, const bool *null)
@@ -293,22 +318,7 @@ load_row(loaded *ld, const run_info *ri, const Datum *v, const bool *null)
 	recon_item *it;
 
 	if (ld->n == ld->cap)
-	{
-		size_t		cap = ld->cap ? ld->cap * 2 : 65536;
-		recon_item *items = match_alloc(cap * sizeof(recon_item));
-		scaled	   *amounts = match_alloc(cap * sizeof(scaled));
-
-		if (ld->n)
-		{
-			memcpy(items, ld->items, ld->n * sizeof(recon_item));
-			memcpy(amounts, ld->amounts, ld->n * sizeof(scaled));
-			pfree(ld->items);
-			pfree(ld->amounts);
-		}
-		ld->items = items;
-		ld->amounts = amounts;
-		ld->cap = cap;
-	}
+		reserve_items(ld, ld->cap ? ld->cap * 2 : 65536);
 	it = &ld->items[ld->n];
 	memset(it, 0, sizeof(*it));
 	it->id = DatumGetInt64(v[0]);
@@ -362,15 +372,47 @@ candidate_noop(DestReceiver *self)
 {
 }
 
+/*
+ * Room for about as many candidates as the planner expects, made before the
+ * first row: growing a table of millions of keys on the way rehashes every
+ * key again at each doubling, and the item arrays are copied each time.
+ * About 1.5 keys an item (a txid, and an order id or a statement line's
+ * external id), measured on the generated sets.  The estimate is capped: a
+ * wrong one only costs the growing it would have saved.
+ */
+#define RESERVE_MAX_ITEMS	(4 * 1024 * 1024)
+
+static void
+reserve_for_estimate(loaded *ld, double rows)
+{
+	size_t		n = rows < 1 ? 0 : rows > RESERVE_MAX_ITEMS ? RESERVE_MAX_ITEMS : (size_t) rows;
+
+	if (n <= 65536)
+		return;
+	n += n / 8;					/* an estimate a little short still fits */
+	reserve_items(ld, n);
+	recon_interner_reserve(ld->keys, n + n / 2);
+}
+
+/*
+ * The candidate query planned with the run's values (a custom plan, whose
+ * row estimate comes from the items' statistics for this window), then run
+ * with the receiver above.  Not through SPI_execute: it would plan the same
+ * way but keep the estimate to itself.  Read-only, in the caller's snapshot
+ * (as SPI does for a read-only call).
+ */
 static void
 load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 {
-	static const Oid types[6] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
+	static Oid	types[6] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
 	Datum		args[6] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
 	TimestampTzGetDatum(ri->from), TimestampTzGetDatum(ri->to), lookback};
 	ParamListInfo params = makeParamList(6);
 	candidate_receiver r;
-	SPIExecuteOptions options;
+	RawStmt    *raw;
+	Query	   *query;
+	PlannedStmt *stmt;
+	QueryDesc  *qd;
 
 	for (int i = 0; i < 6; i++)
 	{
@@ -379,6 +421,11 @@ load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 		params->params[i].pflags = PARAM_FLAG_CONST;
 		params->params[i].ptype = types[i];
 	}
+	raw = linitial_node(RawStmt, pg_parse_query(candidates_sql));
+	query = linitial_node(Query, pg_analyze_and_rewrite_fixedparams(raw, candidates_sql, types, 6, NULL));
+	stmt = pg_plan_query(query, candidates_sql, 0, params);
+	reserve_for_estimate(ld, stmt->planTree->plan_rows);
+
 	memset(&r, 0, sizeof(r));
 	r.pub.receiveSlot = receive_candidate;
 	r.pub.rStartup = candidate_startup;
@@ -387,13 +434,13 @@ load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 	r.pub.mydest = DestNone;
 	r.ld = ld;
 	r.ri = ri;
-	memset(&options, 0, sizeof(options));
-	options.params = params;
-	options.read_only = true;
-	options.dest = (DestReceiver *) &r;
-	/* SPI says SPI_OK_UTILITY for a SELECT into a DestNone receiver; errors are negative */
-	if (SPI_execute_extended(candidates_sql, &options) < 0)
-		elog(ERROR, "could not read the run's candidates");
+	qd = CreateQueryDesc(stmt, candidates_sql, GetActiveSnapshot(), InvalidSnapshot,
+						 (DestReceiver *) &r, params, NULL, 0);
+	ExecutorStart(qd, 0);
+	ExecutorRun(qd, ForwardScanDirection, 0, true);
+	ExecutorFinish(qd);
+	ExecutorEnd(qd);
+	FreeQueryDesc(qd);
 }
 
 /* ---------------------------------------------------------------- writing */

@@ -66,10 +66,10 @@ CREATE TABLE tpwallet.recon_match_members (
 	PRIMARY KEY (item_id, run_id)
 );
 -- a run's members and a match's: rows are appended run by run, match by
--- match (autosummarize: a finished run's ranges are summarized without
--- waiting for a vacuum)
+-- match.  reconcile() summarizes the ranges it wrote (summarize_new_ranges)
+-- before it returns, so that the run's rows are found at once.
 CREATE INDEX recon_match_members_run ON tpwallet.recon_match_members USING brin (run_id, match_id)
-	WITH (pages_per_range = 16, autosummarize = on);
+	WITH (pages_per_range = 16);
 
 CREATE VIEW tpwallet.recon_match_items AS
 SELECT mm.run_id, mm.match_id, m.rule, m.confidence,
@@ -376,6 +376,7 @@ BEGIN
 
 	-- (the exceptions got their anomaly scores as they were recorded)
 	PERFORM tpwallet._recon_resolve_matched(run);
+	PERFORM tpwallet.summarize_new_ranges('tpwallet.recon_match_members_run');
 	UPDATE tpwallet.recon_runs SET status = 'done', finished_at = clock_timestamp(),
 	       left_items = (stats ->> 'left_items')::int, right_items = (stats ->> 'right_items')::int,
 	       -- what _recon_match wrote (it checks that), not a count over a million rows

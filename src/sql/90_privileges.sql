@@ -54,7 +54,8 @@ GRANT EXECUTE ON FUNCTION
 	tpwallet.reverse_entry(bigint, text),
 	tpwallet.seal(),
 	tpwallet.fold_deltas(int),
-	tpwallet.expire_holds()
+	tpwallet.expire_holds(),
+	tpwallet.summarize_new_ranges(regclass)
 	TO tpwallet_admin;
 
 -- auditors: everything readable, every check

@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(16);
+SELECT plan(17);
 \o /dev/null
 SET client_min_messages = warning;
 \i test/recon/generator.sql
@@ -66,6 +66,11 @@ SELECT is((SELECT left_items + right_items - matched_items - exceptions FROM tpw
           0, 'every candidate is matched or an exception');
 SELECT is((SELECT hits FROM score WHERE metric = 'not_in_run'), 0::bigint,
           'every generated item is a candidate of the run');
+-- the run summarized the BRIN ranges of its members (more than the first
+-- range, which the index's build covers): a match's rows are found at once
+SELECT is(CASE WHEN pg_relation_size('tpwallet.recon_match_members') > 16 * 8192
+               THEN brin_summarize_new_values('tpwallet.recon_match_members_run') END, 0,
+          'the run left none of its members'' BRIN ranges without a summary');
 
 -- against the truth
 SELECT ok((SELECT value FROM score WHERE metric = 'precision' AND scope = 'exact+fuzzy') >= 0.999,
