@@ -24,6 +24,13 @@ SELECT tpwallet.transfer('world:USD', 'erin:USD', 7) > 0 AS credited_while_busy;
 SELECT tpwallet.transfer('world:USD', 'erin:USD', 8) > 0 AS credited_while_busy;
 SELECT count(*) AS deltas FROM tpwallet.account_deltas d JOIN tpwallet.accounts a ON a.id = d.account_id WHERE a.code = 'erin:USD';
 SELECT tpwallet.balance('erin:USD') AS erin_with_deltas;
+-- balance_at from the totals less the tail counts the deltas too, and
+-- agrees with the sum of the postings up to each time
+SELECT tpwallet.balance_at('erin:USD', now() + interval '1 day') = tpwallet.balance('erin:USD') AS at_tomorrow_is_now;
+SELECT tpwallet.balance_at('erin:USD', t) = (SELECT -coalesce(sum(p.amount), 0) FROM tpwallet.postings p
+                                                  JOIN tpwallet.accounts a ON a.id = p.account_id
+                                                 WHERE a.code = 'erin:USD' AND p.occurred_at <= t) AS as_summed
+  FROM unnest(ARRAY['2026-04-30', '2026-05-01 12:00+00', '2026-05-02 23:00+00', now() - interval '1 second']::timestamptz[]) t;
 SELECT dblink_exec('locker', 'COMMIT');
 SELECT dblink_disconnect('locker');
 -- debiting erin folds her deltas into the row under its lock

@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(16);
+SELECT plan(18);
 
 \o /dev/null
 SELECT setseed(0.42);
@@ -136,6 +136,28 @@ SELECT cmp_ok(tpwallet.seal(), '>', 0::bigint, 'seal seals the workload');
 SELECT ok((SELECT bool_and(ok) FROM tpwallet.verify_ledger()), 'the ledger verifies');
 SELECT ok((SELECT bool_and(tpwallet.verify_proof(tpwallet.prove_entry(id))) FROM tpwallet.journal WHERE id % 7 = 0),
           'inclusion proofs of a sample of entries verify');
+
+
+-- balance_at from both ends of an account's history: with more postings
+-- after `at` than its tail limit (10,000) it sums the head, with fewer it
+-- takes the totals less the tail; both agree with the postings' sums
+\o /dev/null
+SELECT tpwallet.create_account('busy:USD', 'ops', 'USD', 'credit');
+SELECT count(*) FROM tpwallet.post_batch((
+	SELECT jsonb_agg(jsonb_build_object('debit_account', 'world:USD', 'credit_account', 'busy:USD',
+	                                    'amount', (1 + i % 97) * 0.01,
+	                                    'occurred_at', timestamptz '2026-01-01 00:00+00' + i * interval '1 minute'))
+	  FROM generate_series(1, 10050) i));
+\o
+SELECT is((SELECT count(*) FROM tpwallet.postings p JOIN tpwallet.accounts a ON a.id = p.account_id
+            WHERE a.code = 'busy:USD' AND p.occurred_at > '2026-01-01 00:30+00')::int, 10020,
+          'the busy account has more postings after 00:30 than balance_at''s tail limit');
+SELECT is_empty($$SELECT t FROM unnest(ARRAY['2025-12-31 00:00+00', '2026-01-01 00:30+00', '2026-01-01 01:00+00',
+                                             '2026-01-05 00:00+00', '2026-01-07 23:30+00', '2099-01-01 00:00+00']::timestamptz[]) t
+                  WHERE tpwallet.balance_at('busy:USD', t) IS DISTINCT FROM
+                        (SELECT -coalesce(sum(p.amount), 0) FROM tpwallet.postings p JOIN tpwallet.accounts a ON a.id = p.account_id
+                          WHERE a.code = 'busy:USD' AND p.occurred_at <= t)$$,
+                'balance_at equals the sum of the postings up to each time, on both sides of the tail limit');
 
 SELECT * FROM finish();
 ROLLBACK;
