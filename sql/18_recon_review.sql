@@ -463,6 +463,21 @@ SELECT d.status, count(*) AS decisions,
 SELECT * FROM test.rv_exceptions(:run1);
 
 -- ===================================================== export
+-- the record format: quoted when a field holds a comma, a quote or a line
+-- break, or begins or ends with white space (ASCII or Unicode, e.g. a
+-- no-break or an ideographic space); quotes doubled; NULL is empty
+SELECT replace(replace(tpwallet._csv_record(VARIADIC f), E'\r', '<CR>'), E'\n', '<LF>') AS record
+  FROM (VALUES (ARRAY['plain', 'a,b', 'say "hi"', 'two' || E'\n' || 'lines', 'cr' || E'\r', '', NULL]),
+               (ARRAY[' lead', 'trail ', E'\ttab', 'in side', U&'\00A0nbsp', U&'ideo\3000', U&'caf\00e9', U&'\20ac 5']),
+               (ARRAY['x'])) v (f);
+SELECT tpwallet._csv_record(VARIADIC '{}'::text[]) IS NULL AS no_fields_no_record;
+-- times: UTC, microseconds, whatever the session's time zone; to_char's
+-- forms beyond year 9999 and before year 1; infinities are NULL
+SET TimeZone = 'America/New_York';
+SELECT tpwallet._recon_utc(t) AS utc
+  FROM unnest(ARRAY['2026-05-01 06:00:00.123456-04', '2024-02-29 23:59:59.999999+00', '0001-01-01 00:00:00+00',
+                    '10000-01-01 00:00:00+00', '0044-03-15 12:00:00+00 BC', 'infinity', '-infinity']::timestamptz[]) t;
+RESET TimeZone;
 SELECT test.rv_try(format('SELECT * FROM tpwallet.recon_export(%s)', -1));
 SELECT file, sha256 = encode(sha256(convert_to(content, 'UTF8')), 'hex') AS sha256_of_content
   FROM tpwallet.recon_export(:run1);

@@ -935,33 +935,22 @@ $$;
 
 -- ---------------------------------------------------------------- export
 
--- One RFC 4180 field: quoted when it holds a comma, a quote, a line break
--- or blanks at either end (quotes doubled); NULL is an empty field.
-CREATE FUNCTION tpwallet._csv_field(v text)
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, tpwallet
-AS $$
-	SELECT CASE WHEN v IS NULL THEN ''
-	            WHEN v ~ '[",\r\n]' OR v ~ '^\s' OR v ~ '\s$' THEN '"' || replace(v, '"', '""') || '"'
-	            ELSE v END
-$$;
-
--- One CSV record, CRLF-terminated (RFC 4180).
+-- One CSV record (RFC 4180), CRLF-terminated: a field is quoted when it
+-- holds a comma, a quote or a line break, or begins or ends with white
+-- space (Unicode White_Space, a fixed list: the same bytes on every
+-- server), quotes doubled; a NULL field is empty.  In C (export_sql.c):
+-- an export formats millions of fields.
 CREATE FUNCTION tpwallet._csv_record(VARIADIC fields text[])
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, tpwallet
-AS $$
-	SELECT string_agg(tpwallet._csv_field(f), ',' ORDER BY n) || E'\r\n' FROM unnest(fields) WITH ORDINALITY AS u (f, n)
-$$;
+AS 'MODULE_PATHNAME', 'tpwallet_csv_record'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- Times in exports: UTC, ISO 8601, microseconds; whatever the session's
 -- TimeZone and DateStyle, so that an export is the same bytes everywhere.
 CREATE FUNCTION tpwallet._recon_utc(t timestamptz)
 RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, tpwallet
-AS $$
-	SELECT to_char(t AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')
-$$;
+AS 'MODULE_PATHNAME', 'tpwallet_recon_utc'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 
 -- A run for auditors: matches.csv, exceptions.csv, decisions.csv,
 -- decision_log.csv and manifest.txt (the run's parameters as # lines,

@@ -236,7 +236,7 @@ GRANT EXECUTE ON FUNCTION tpwallet._recon_lock_exceptions(bigint[]), tpwallet._r
 	tpwallet._recon_param_amount(jsonb, text), tpwallet._recon_param_account(jsonb, text),
 	tpwallet._recon_decision_params(text, jsonb, text, numeric), tpwallet._recon_refuse_rematch(bigint, bigint[]),
 	tpwallet._recon_apply(tpwallet.recon_decisions), tpwallet._recon_auto_resolve(bigint[], bigint),
-	tpwallet._csv_field(text), tpwallet._csv_record(text[]), tpwallet._recon_utc(timestamptz)
+	tpwallet._csv_record(text[]), tpwallet._recon_utc(timestamptz)
 	TO tpwallet_owner;
 
 DO $recon_review_dump$
