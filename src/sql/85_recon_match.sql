@@ -106,18 +106,22 @@ CREATE TABLE tpwallet.recon_exceptions (
 	score               numeric,
 	counterpart_item_id bigint,  -- the likely other item, if any
 	assigned_to         text,    -- the login that works on it (and alone may propose a decision)
-	resolution          text CHECK (resolution IN ('matched', 'written_off', 'adjusted', 'accepted')),
+	resolution          text CHECK (resolution IN ('matched', 'written_off', 'adjusted', 'accepted', 'carried')),
 	resolved_at         timestamptz,
 	resolved_by         text,    -- the checker who approved the decision, or the login of the run that matched it
 	decision_id         bigint,  -- the decision pending on it, or the one that resolved it
 	match_id            bigint,  -- resolution 'matched': the match (manual, or of a later run)
+	-- resolution 'carried': the exception of an earlier run of the same two
+	-- sources that is still open for this item, and is the one worked on
+	continues_exception_id bigint,
 	UNIQUE (run_id, item_id),
 	CHECK ((status = 'resolved') = (resolution IS NOT NULL AND resolved_at IS NOT NULL AND resolved_by IS NOT NULL)),
 	CHECK (CASE status WHEN 'open' THEN assigned_to IS NULL AND decision_id IS NULL
 	                   WHEN 'assigned' THEN assigned_to IS NOT NULL AND decision_id IS NULL
 	                   WHEN 'pending_approval' THEN assigned_to IS NOT NULL AND decision_id IS NOT NULL
 	                   ELSE true END),
-	CHECK ((resolution IS NOT DISTINCT FROM 'matched') = (match_id IS NOT NULL))
+	CHECK ((resolution IS NOT DISTINCT FROM 'matched') = (match_id IS NOT NULL)),
+	CHECK ((resolution IS NOT DISTINCT FROM 'carried') = (continues_exception_id IS NOT NULL))
 )
 -- every exception is updated at least once (its score, then the workflow):
 -- room on its page keeps those updates HOT, out of the three indexes
@@ -172,6 +176,17 @@ $$;
 -- before any; 88_recon_score.sql): an exception is never without one, and
 -- a run's exceptions are not written twice.  The scoring is audited as
 -- recon_score_exceptions() audits a rescoring (_recon_audit_scoring).
+--
+-- An item can be left over by run after run: carried forward day after
+-- day while its counterpart is missing, or in a re-run of a window.  It
+-- keeps one exception to work on, the first: a later run records its own
+-- exception for it (every leftover of a run is an exception of the run,
+-- with what that run found), but born resolved as 'carried', naming the
+-- earlier exception that stays open (continues_exception_id).  So the
+-- queue has one open exception per item, its age counts from the first
+-- run that left it over, and an assignment or a pending decision on it is
+-- not interrupted by the next run.  When a later run matches the item, the
+-- open one is resolved 'matched' (_recon_resolve_matched).
 CREATE FUNCTION tpwallet._recon_record_exceptions(run bigint, items bigint[], classes text[], counterparts bigint[])
 RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
@@ -184,15 +199,28 @@ BEGIN
 		RETURN 0;
 	END IF;
 	model := tpwallet._recon_scoring_model();
-	INSERT INTO tpwallet.recon_exceptions (run_id, item_id, side, source, ext_id, entry_id, class, counterpart_item_id, score)
+	INSERT INTO tpwallet.recon_exceptions (run_id, item_id, side, source, ext_id, entry_id, class, counterpart_item_id, score,
+	                                       status, resolution, resolved_at, resolved_by, continues_exception_id)
 	SELECT run, i.item_id, CASE WHEN i.source_id = r.left_source_id THEN 'left' ELSE 'right' END,
 	       s.name, CASE WHEN s.kind = 'statement' THEN i.ext_id END, i.entry_id, x.class, x.cp,
-	       round(sc.score::numeric, 4)
+	       round(sc.score::numeric, 4),
+	       CASE WHEN o.exception_id IS NULL THEN 'open' ELSE 'resolved' END,
+	       CASE WHEN o.exception_id IS NOT NULL THEN 'carried' END,
+	       CASE WHEN o.exception_id IS NOT NULL THEN clock_timestamp() END,
+	       CASE WHEN o.exception_id IS NOT NULL THEN session_user END,
+	       o.exception_id
 	  FROM unnest(items, classes, counterparts) WITH ORDINALITY AS x (item_id, class, cp, ord)
 	  JOIN tpwallet.recon_items i ON i.item_id = x.item_id
 	  JOIN tpwallet.recon_sources s ON s.id = i.source_id
 	  JOIN tpwallet.recon_runs r ON r.run_id = run
 	  LEFT JOIN tpwallet._recon_item_scores(items, classes, counterparts, model) sc ON sc.ord = x.ord
+	  -- the item's open exception of an earlier run of the same two sources
+	  LEFT JOIN LATERAL (
+	        SELECT e.exception_id FROM tpwallet.recon_exceptions e JOIN tpwallet.recon_runs er ON er.run_id = e.run_id
+	         WHERE e.item_id = i.item_id AND e.run_id < run AND e.status <> 'resolved'
+	           AND least(er.left_source_id, er.right_source_id) = least(r.left_source_id, r.right_source_id)
+	           AND greatest(er.left_source_id, er.right_source_id) = greatest(r.left_source_id, r.right_source_id)
+	         ORDER BY e.exception_id LIMIT 1) o ON true
 	 ORDER BY i.item_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
 	PERFORM tpwallet._recon_audit_scoring('run ' || run, model, n);
@@ -274,11 +302,12 @@ LANGUAGE C VOLATILE STRICT
 -- each row once)
 SET jit = off;
 
--- Exceptions of runs of earlier windows whose item this run matched are
--- resolved (resolution 'matched'): the item was carried forward and found
--- its counterpart.  (A run of the same window replaces the earlier run
--- instead.)  The review workflow's _recon_auto_resolve (87_recon_review.sql)
--- does the transition and supersedes pending decisions on them.
+-- Open exceptions of earlier runs whose item this run matched are resolved
+-- (resolution 'matched'): the item was carried forward and found its
+-- counterpart, or a re-run of the window (after a late posting or
+-- statement) matched it.  The review workflow's _recon_auto_resolve
+-- (87_recon_review.sql) does the transition and supersedes pending
+-- decisions on them.
 --
 -- Driven by the earlier runs' open exceptions, not by this run's members
 -- (a million of them in a big run): only runs that share a source with
@@ -300,7 +329,7 @@ BEGIN
 	                 SELECT x.exception_id, x.item_id
 	                   FROM tpwallet.recon_runs r
 	                   JOIN tpwallet.recon_runs xr
-	                     ON xr.run_id < r.run_id AND xr.window_to <= r.window_from
+	                     ON xr.run_id < r.run_id AND xr.window_to <= r.window_to
 	                    AND xr.window_to > r.window_from - (r.rules ->> 'lookback')::interval
 	                    AND (xr.left_source_id IN (r.left_source_id, r.right_source_id)
 	                         OR xr.right_source_id IN (r.left_source_id, r.right_source_id))

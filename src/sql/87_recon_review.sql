@@ -597,7 +597,9 @@ BEGIN
 			HINT = 'The decision is approved, rejected or withdrawn first (recon_revoke by its maker).';
 	END IF;
 	IF x.status = 'resolved' THEN
-		RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution);
+		RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution),
+			HINT = CASE WHEN x.resolution = 'carried'
+			            THEN format('Its item is open as exception %s of an earlier run: work on that one.', x.continues_exception_id) END;
 	END IF;
 	IF x.assigned_to IS NOT DISTINCT FROM assignee THEN
 		RETURN;  -- already theirs: nothing to write
@@ -695,7 +697,9 @@ BEGIN
 					MESSAGE = format('exception %s already has pending decision %s', x.exception_id, x.decision_id),
 					HINT = 'One decision at a time: it is approved or rejected, or its maker withdraws it (recon_revoke).';
 			ELSIF x.status = 'resolved' THEN
-				RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution);
+				RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution),
+					HINT = CASE WHEN x.resolution = 'carried'
+					            THEN format('Its item is open as exception %s of an earlier run: work on that one.', x.continues_exception_id) END;
 			END IF;
 			IF x.assigned_to <> session_user THEN
 				RAISE EXCEPTION USING ERRCODE = 'TW015',
@@ -890,8 +894,8 @@ BEGIN
 	  FROM tpwallet.recon_exceptions e
 	  LEFT JOIN tpwallet.recon_match_items mi ON mi.run_id = run AND mi.item_id = e.item_id
 	  LEFT JOIN tpwallet.recon_match_revocations v ON v.match_id = mi.match_id
-	 WHERE e.exception_id = ANY (ids) AND e.status <> 'resolved'
-	   AND (mi.match_id IS NULL OR v.match_id IS NOT NULL OR e.run_id >= run)
+	 WHERE e.exception_id = ANY (ids)
+	   AND (e.run_id >= run OR (e.status <> 'resolved' AND (mi.match_id IS NULL OR v.match_id IS NOT NULL)))
 	 ORDER BY e.exception_id LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',
@@ -997,12 +1001,13 @@ BEGIN
 
 	SELECT tpwallet._csv_record('exception_id', 'item_id', 'side', 'source', 'ext_id', 'entry_id', 'class', 'status', 'resolution',
 	                            'score', 'amount', 'asset', 'occurred_at', 'counterpart_item_id', 'assigned_to', 'decision_id',
-	                            'match_id', 'resolved_at', 'resolved_by')
+	                            'match_id', 'resolved_at', 'resolved_by', 'continues_exception_id')
 	       || coalesce(string_agg(tpwallet._csv_record(x.exception_id::text, x.item_id::text, x.side, x.source, x.ext_id,
 	                                                   x.entry_id::text, x.class, x.status, x.resolution, x.score::text,
 	                                                   i.amount::text, i.asset, tpwallet._recon_utc(i.occurred_at),
 	                                                   x.counterpart_item_id::text, x.assigned_to, x.decision_id::text,
-	                                                   x.match_id::text, tpwallet._recon_utc(x.resolved_at), x.resolved_by),
+	                                                   x.match_id::text, tpwallet._recon_utc(x.resolved_at), x.resolved_by,
+	                                                   x.continues_exception_id::text),
 	                              '' ORDER BY x.exception_id), ''),
 	       count(x.exception_id)
 	  INTO body, cnt

@@ -348,7 +348,7 @@ BEGIN
 		       array_agg(x.resolution IN ('written_off', 'adjusted') ORDER BY x.exception_id) AS problems
 		  INTO l
 		  FROM (SELECT DISTINCT ON (e.item_id) e.exception_id, e.resolution
-		          FROM tpwallet.recon_exceptions e WHERE e.resolution IS NOT NULL
+		          FROM tpwallet.recon_exceptions e WHERE e.resolution IS NOT NULL AND e.resolution <> 'carried'
 		         ORDER BY e.item_id, e.exception_id DESC) x;
 	ELSE
 		l := tpwallet._recon_read_labels(labels);
