@@ -57,3 +57,23 @@ SELECT * FROM tpwallet.check_pending();
 SELECT book, asset, sum(debits_posted) = sum(credits_posted) AS balanced
   FROM tpwallet.account_balances GROUP BY 1, 2 ORDER BY 1, 2;
 SELECT tpwallet.seal() >= 0, bool_and(ok) FROM tpwallet.verify_ledger();
+
+-- account_statement: postings in business-time order with the balance after
+-- each; the last row's balance is the balance; a window starts from the
+-- balance before it
+SELECT occurred_at, side, amount, balance, kind, more FROM tpwallet.account_statement('erin:USD', NULL, '2026-05-04');
+SELECT (SELECT balance FROM tpwallet.account_statement('erin:USD') ORDER BY occurred_at DESC, entry_id DESC, leg DESC LIMIT 1)
+       = tpwallet.balance('erin:USD') AS last_is_balance;
+SELECT occurred_at, side, amount, balance FROM tpwallet.account_statement('erin:USD', '2026-05-01 11:00+00', '2026-05-03');
+-- pages of two: the first says there is more; the next continues after its
+-- last row (same time, after its entry) and its balances carry on
+SELECT occurred_at, entry_id AS last_entry, balance, more FROM tpwallet.account_statement('erin:USD', NULL, NULL, 2)
+ ORDER BY occurred_at DESC, entry_id DESC LIMIT 1 \gset p1_
+SELECT :'p1_more' AS first_page_has_more;
+SELECT a.balance = b.balance AS pages_agree, a.more AS more
+  FROM (SELECT * FROM tpwallet.account_statement('erin:USD', :'p1_occurred_at', NULL, 2, :p1_last_entry)) a
+  JOIN (SELECT * FROM tpwallet.account_statement('erin:USD')) b USING (entry_id, leg)
+ ORDER BY a.occurred_at, a.entry_id, a.leg;
+SELECT test.err($$SELECT * FROM tpwallet.account_statement('erin:USD', NULL, NULL, 0)$$);
+SELECT test.err($$SELECT * FROM tpwallet.account_statement('erin:USD', '2026-05-03', '2026-05-01')$$);
+SELECT test.err($$SELECT * FROM tpwallet.account_statement('nobody')$$);

@@ -436,6 +436,64 @@ SELECT p.entry_id, p.leg, a.code AS account, a.book, a.asset,
        abs(p.amount) AS amount, p.occurred_at
   FROM tpwallet.postings p JOIN tpwallet.accounts a ON a.id = p.account_id;
 
+-- An account's statement: its postings with occurred_at in [from, to), in
+-- business-time order (then entry and leg), each with the account's
+-- normal-side balance after it, from the balance before `from`.  At most
+-- max_rows rows; a statement cut short says so in its last row
+-- (more = true): continue from that row's time, after its entry.
+-- Through the postings' (account_id, occurred_at) index in its order, so
+-- the newest page of an account of a million postings is milliseconds; the
+-- entry_postings view joined to accounts cannot be read in that order (the
+-- planner sorts every posting of the account first: 0.5-1.1 s measured).
+CREATE FUNCTION tpwallet.account_statement(account text, "from" timestamptz DEFAULT NULL, "to" timestamptz DEFAULT NULL,
+                                           max_rows int DEFAULT 1000, after_entry bigint DEFAULT NULL)
+RETURNS TABLE (occurred_at timestamptz, entry_id bigint, leg smallint, side text, amount numeric,
+               balance numeric, kind text, reference text, more boolean)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, tpwallet
+AS $$
+DECLARE
+	acct record;
+	opening numeric;
+	lo timestamptz := coalesce(account_statement."from", '-infinity');
+	hi timestamptz := coalesce(account_statement."to", 'infinity');
+BEGIN
+	acct := tpwallet._account_id(account);
+	IF max_rows IS NULL OR max_rows < 1 OR max_rows > 100000 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('max_rows must be from 1 to 100000, not %s', coalesce(max_rows::text, 'NULL')),
+			HINT = 'Page through a long statement: start the next page at the last row''s time, after its entry.';
+	END IF;
+	IF lo > hi THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = format('from (%s) is after to (%s)', lo, hi);
+	END IF;
+	-- the balance before the first row: before `from`, and on a page that
+	-- continues after an entry, that entry's postings at `from` too
+	opening := CASE WHEN lo = '-infinity' THEN 0
+	                ELSE tpwallet.balance_at(account, lo - interval '1 microsecond') END;
+	IF after_entry IS NOT NULL THEN
+		opening := opening + (SELECT coalesce(sum(CASE WHEN acct.debit_normal THEN p.amount ELSE -p.amount END), 0)
+		                        FROM tpwallet.postings p
+		                       WHERE p.account_id = acct.id AND p.occurred_at = lo AND p.entry_id <= after_entry);
+	END IF;
+	RETURN QUERY
+	SELECT s.occurred_at, s.entry_id, s.leg, s.side, s.amount,
+	       trim_scale(opening + sum(s.signed) OVER (ORDER BY s.occurred_at, s.entry_id, s.leg)),
+	       j.kind, j.reference, s.n > max_rows AND s.rn = max_rows
+	  FROM (SELECT p.occurred_at, p.entry_id, p.leg,
+	               CASE WHEN p.amount > 0 THEN 'debit' ELSE 'credit' END AS side, abs(p.amount) AS amount,
+	               CASE WHEN acct.debit_normal THEN p.amount ELSE -p.amount END AS signed,
+	               row_number() OVER (ORDER BY p.occurred_at, p.entry_id, p.leg) AS rn,
+	               count(*) OVER () AS n
+	          FROM (SELECT * FROM tpwallet.postings p
+	                 WHERE p.account_id = acct.id AND p.occurred_at >= lo AND p.occurred_at < hi
+	                   AND (after_entry IS NULL OR p.occurred_at > lo OR p.entry_id > after_entry)
+	                 ORDER BY p.occurred_at, p.entry_id, p.leg
+	                 LIMIT max_rows + 1) p) s
+	  JOIN tpwallet.journal j ON j.id = s.entry_id
+	 WHERE s.rn <= max_rows
+	 ORDER BY s.occurred_at, s.entry_id, s.leg;
+END
+$$;
+
 CREATE VIEW tpwallet.hold_status AS
 SELECT h.id AS hold_id, d.code AS debit_account, c.code AS credit_account, h.amount,
        h.expires_at, h.reference, h.created_at,

@@ -34,6 +34,7 @@ GRANT SELECT ON tpwallet.account_balances, tpwallet.account_details, tpwallet.en
 	tpwallet.entry_postings, tpwallet.hold_status, tpwallet.blocks, tpwallet.assets
 	TO tpwallet_reader;
 GRANT EXECUTE ON FUNCTION tpwallet.balance(text), tpwallet.balance_at(text, timestamptz, text),
+	tpwallet.account_statement(text, timestamptz, timestamptz, int, bigint),
 	tpwallet._account_id(text) TO tpwallet_reader;
 
 -- operators: post money

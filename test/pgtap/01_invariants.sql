@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(18);
+SELECT plan(20);
 
 \o /dev/null
 SELECT setseed(0.42);
@@ -158,6 +158,21 @@ SELECT is_empty($$SELECT t FROM unnest(ARRAY['2025-12-31 00:00+00', '2026-01-01 
                         (SELECT -coalesce(sum(p.amount), 0) FROM tpwallet.postings p JOIN tpwallet.accounts a ON a.id = p.account_id
                           WHERE a.code = 'busy:USD' AND p.occurred_at <= t)$$,
                 'balance_at equals the sum of the postings up to each time, on both sides of the tail limit');
+
+-- account_statement over the busy account: the balance after a posting is
+-- balance_at its time (no two postings share a time here), and three
+-- pages of 4,000 give the same rows and balances as one call
+SELECT is_empty($$SELECT s.entry_id FROM tpwallet.account_statement('busy:USD', NULL, NULL, 100000) s
+                  WHERE s.entry_id % 25 = 0 AND s.balance IS DISTINCT FROM tpwallet.balance_at('busy:USD', s.occurred_at)$$,
+                'account_statement: each balance (every 25th checked) is balance_at the posting''s time');
+CREATE TEMP TABLE pages AS SELECT * FROM tpwallet.account_statement('busy:USD', NULL, NULL, 4000);
+INSERT INTO pages SELECT s.* FROM (SELECT occurred_at, entry_id FROM pages ORDER BY occurred_at DESC LIMIT 1) l,
+       tpwallet.account_statement('busy:USD', l.occurred_at, NULL, 4000, l.entry_id) s;
+INSERT INTO pages SELECT s.* FROM (SELECT occurred_at, entry_id FROM pages ORDER BY occurred_at DESC LIMIT 1) l,
+       tpwallet.account_statement('busy:USD', l.occurred_at, NULL, 4000, l.entry_id) s;
+SELECT set_eq($$SELECT entry_id, leg, balance FROM pages$$,
+              $$SELECT entry_id, leg, balance FROM tpwallet.account_statement('busy:USD', NULL, NULL, 100000)$$,
+              'account_statement: pages continue one another, balances included');
 
 SELECT * FROM finish();
 ROLLBACK;
