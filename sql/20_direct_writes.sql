@@ -100,21 +100,23 @@ SELECT * FROM tpwallet.check_balances();
 -- back what pruning may remove (once 6 of 600 moved, in rare runs more).
 -- So autovacuum is kept off this database's tables for the loop, and the
 -- loop waits for a worker already at work here to finish
-DO $$
+CREATE FUNCTION test.dw_autovacuum(enabled boolean) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
 	t regclass;
 BEGIN
 	FOR t IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 	          WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') LOOP
-		EXECUTE format('ALTER TABLE %s SET (autovacuum_enabled = off)', t);
+		EXECUTE format(CASE WHEN enabled THEN 'ALTER TABLE %s RESET (autovacuum_enabled)'
+		                    ELSE 'ALTER TABLE %s SET (autovacuum_enabled = off)' END, t);
 	END LOOP;
 	FOR i IN 1..300 LOOP
-		EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity
-		                       WHERE backend_type = 'autovacuum worker' AND datname = current_database());
+		EXIT WHEN enabled OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
+		                                  WHERE backend_type = 'autovacuum worker' AND datname = current_database());
 		PERFORM pg_sleep(0.1);
 	END LOOP;
 END
 $$;
+SELECT test.dw_autovacuum(false);
 SELECT pg_stat_force_next_flush();
 SELECT n_tup_upd AS upd_before, n_tup_hot_upd AS hot_before
   FROM pg_stat_user_tables WHERE relid = 'tpwallet.accounts'::regclass \gset
@@ -130,16 +132,7 @@ SELECT pg_stat_force_next_flush();
 SELECT n_tup_upd - :upd_before AS updates,
        (n_tup_upd - :upd_before) - (n_tup_hot_upd - :hot_before) <= 10 AS nearly_all_hot
   FROM pg_stat_user_tables WHERE relid = 'tpwallet.accounts'::regclass;
-DO $$
-DECLARE
-	t regclass;
-BEGIN
-	FOR t IN SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-	          WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') LOOP
-		EXECUTE format('ALTER TABLE %s RESET (autovacuum_enabled)', t);
-	END LOOP;
-END
-$$;
+SELECT test.dw_autovacuum(true);
 SELECT account, balance FROM tpwallet.account_balances WHERE account LIKE 'dw:%' ORDER BY account;
 SELECT * FROM tpwallet.check_balances();
 
