@@ -6,7 +6,7 @@
 \set ON_ERROR_STOP 1
 \set QUIET 1
 BEGIN;
-SELECT plan(20);
+SELECT plan(21);
 
 \o /dev/null
 SELECT setseed(0.42);
@@ -173,6 +173,17 @@ INSERT INTO pages SELECT s.* FROM (SELECT occurred_at, entry_id FROM pages ORDER
 SELECT set_eq($$SELECT entry_id, leg, balance FROM pages$$,
               $$SELECT entry_id, leg, balance FROM tpwallet.account_statement('busy:USD', NULL, NULL, 100000)$$,
               'account_statement: pages continue one another, balances included');
+
+-- verify_ledger over more rows than one batch of its cursor (5,000), with
+-- an early entry changed behind the guard's back: it names that entry and
+-- says why (the finding outlives the batch it was made in)
+SELECT min(id) AS early FROM tpwallet.journal WHERE book = 'ops' \gset
+ALTER TABLE tpwallet.postings DISABLE TRIGGER tpwallet_guard_change;
+UPDATE tpwallet.postings SET amount = amount * 2 WHERE entry_id = :early;
+ALTER TABLE tpwallet.postings ENABLE ALWAYS TRIGGER tpwallet_guard_change;
+SELECT results_eq($$SELECT first_bad_entry, detail FROM tpwallet.verify_ledger() WHERE book = 'ops'$$,
+                  format($$VALUES (%s::bigint, 'entry %s does not match its hash: its stored values were changed')$$, :early, :early),
+                  'verify_ledger names the first changed entry, and why, after thousands more');
 
 SELECT * FROM finish();
 ROLLBACK;
