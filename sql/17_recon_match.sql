@@ -111,12 +111,12 @@ SELECT :run2 > :run1 AS new_run,
                    EXCEPT ALL (SELECT item, side, class, counterpart FROM test.rm_exceptions(:run2)))
    AND NOT EXISTS ((SELECT item, side, class, counterpart FROM test.rm_exceptions(:run2))
                    EXCEPT ALL (SELECT item, side, class, counterpart FROM test.rm_exceptions(:run1))) AS same_exceptions;
--- ... and one exception to work on per item: run2's are born resolved as
--- 'carried', each naming run1's exception of its item, which stays open
-SELECT x.status, x.resolution, count(*) AS exceptions,
-       count(*) FILTER (WHERE o.run_id = :run1 AND o.item_id = x.item_id AND o.status = 'open') AS continue_run1s
+-- ... and one exception to work on per item: run2's are open, and run1's
+-- are resolved as 'carried', each naming run2's exception of its item
+SELECT x.run_id = :run1 AS of_run1, x.status, x.resolution, count(*) AS exceptions,
+       count(*) FILTER (WHERE o.run_id = :run2 AND o.item_id = x.item_id AND o.status = 'open') AS continued_in_run2
   FROM tpwallet.recon_exceptions x LEFT JOIN tpwallet.recon_exceptions o ON o.exception_id = x.continues_exception_id
- WHERE x.run_id = :run2 GROUP BY 1, 2;
+ WHERE x.run_id IN (:run1, :run2) GROUP BY 1, 2, 3 ORDER BY 1;
 SELECT count(*) AS items_open_twice
   FROM (SELECT item_id FROM tpwallet.recon_exceptions WHERE status <> 'resolved' GROUP BY 1 HAVING count(*) > 1) t;
 -- a carried exception is not worked on: the hint names the open one
@@ -131,9 +131,9 @@ EXCEPTION WHEN OTHERS THEN
 	RETURN SQLSTATE || ': ' || regexp_replace(SQLERRM, '[0-9]+', 'N', 'g') || ' / ' || regexp_replace(h, '[0-9]+', 'N', 'g');
 END $$;
 SELECT test.rm_err_hint(format('SELECT tpwallet.recon_assign(%s)',
-                               (SELECT min(exception_id) FROM tpwallet.recon_exceptions WHERE run_id = :run2))) AS assign_carried;
+                               (SELECT min(exception_id) FROM tpwallet.recon_exceptions WHERE run_id = :run1))) AS assign_carried;
 SELECT (SELECT o.run_id FROM tpwallet.recon_exceptions x JOIN tpwallet.recon_exceptions o ON o.exception_id = x.continues_exception_id
-         WHERE x.exception_id = (SELECT min(exception_id) FROM tpwallet.recon_exceptions WHERE run_id = :run2)) = :run1 AS hint_names_run1s;
+         WHERE x.exception_id = (SELECT min(exception_id) FROM tpwallet.recon_exceptions WHERE run_id = :run1)) = :run2 AS hint_names_run2s;
 
 -- tolerances: with 1 of absolute tolerance the fee-shifted line matches (fuzzy)
 SELECT tpwallet.reconcile('rm-bank', 'rm-ledger', '2024-06-01Z', '2024-06-02Z', '{"amount_tolerance": 1}') AS run_tol \gset

@@ -373,7 +373,9 @@ SELECT event, test.rv_who(actor) AS actor, detail ->> 'run_id' = :'run2' AS run,
   FROM tpwallet.recon_decision_log WHERE decision_id = :d_sup ORDER BY log_id;
 SELECT action, detail ->> 'resolved' AS resolved FROM tpwallet.audit_log WHERE action = 'recon_auto_resolve' ORDER BY id;
 -- unmatching that match reopens the earlier run's exception it resolved,
--- and gives its items exceptions in its own run, as if it had not matched
+-- and gives its items exceptions in its own run, as if it had not matched;
+-- the item's open exception is then its own run's (the reopened one is
+-- 'carried' into it)
 SET SESSION AUTHORIZATION regress_rv_alice;
 SELECT tpwallet.recon_propose('unmatch', '{}', 'the late line is another payment', jsonb_build_object('match_id', :m_late)) AS d_un3 \gset
 RESET SESSION AUTHORIZATION;

@@ -111,8 +111,9 @@ CREATE TABLE tpwallet.recon_exceptions (
 	resolved_by         text,    -- the checker who approved the decision, or the login of the run that matched it
 	decision_id         bigint,  -- the decision pending on it, or the one that resolved it
 	match_id            bigint,  -- resolution 'matched': the match (manual, or of a later run)
-	-- resolution 'carried': the exception of an earlier run of the same two
-	-- sources that is still open for this item, and is the one worked on
+	-- resolution 'carried': the exception that is open for this item instead
+	-- (of the later run that left the item over again, or of an earlier run
+	-- while a decision on it is pending)
 	continues_exception_id bigint,
 	UNIQUE (run_id, item_id),
 	CHECK ((status = 'resolved') = (resolution IS NOT NULL AND resolved_at IS NOT NULL AND resolved_by IS NOT NULL)),
@@ -179,14 +180,13 @@ $$;
 --
 -- An item can be left over by run after run: carried forward day after
 -- day while its counterpart is missing, or in a re-run of a window.  It
--- keeps one exception to work on, the first: a later run records its own
--- exception for it (every leftover of a run is an exception of the run,
--- with what that run found), but born resolved as 'carried', naming the
--- earlier exception that stays open (continues_exception_id).  So the
--- queue has one open exception per item, its age counts from the first
--- run that left it over, and an assignment or a pending decision on it is
--- not interrupted by the next run.  When a later run matches the item, the
--- open one is resolved 'matched' (_recon_resolve_matched).
+-- keeps one open exception: the latest run's, with what that run found.
+-- The earlier run's open exception is resolved as 'carried', naming the
+-- new one (continues_exception_id), and an assignment passes on to the new
+-- one.  Only while a decision on the earlier exception is pending does the
+-- earlier one stay open: then the new one is born 'carried', naming it, so
+-- that the decision is not interrupted.  When a later run matches the
+-- item, the open one is resolved 'matched' (_recon_resolve_matched).
 CREATE FUNCTION tpwallet._recon_record_exceptions(run bigint, items bigint[], classes text[], counterparts bigint[])
 RETURNS int
 LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
@@ -194,38 +194,66 @@ AS $$
 DECLARE
 	n int;
 	model bigint;
+	p record;
 BEGIN
 	IF coalesce(cardinality(items), 0) = 0 THEN
 		RETURN 0;
 	END IF;
 	model := tpwallet._recon_scoring_model();
 	INSERT INTO tpwallet.recon_exceptions (run_id, item_id, side, source, ext_id, entry_id, class, counterpart_item_id, score,
-	                                       status, resolution, resolved_at, resolved_by, continues_exception_id)
+	                                       status, assigned_to, resolution, resolved_at, resolved_by, continues_exception_id)
 	SELECT run, i.item_id, CASE WHEN i.source_id = r.left_source_id THEN 'left' ELSE 'right' END,
 	       s.name, CASE WHEN s.kind = 'statement' THEN i.ext_id END, i.entry_id, x.class, x.cp,
 	       round(sc.score::numeric, 4),
-	       CASE WHEN o.exception_id IS NULL THEN 'open' ELSE 'resolved' END,
-	       CASE WHEN o.exception_id IS NOT NULL THEN 'carried' END,
-	       CASE WHEN o.exception_id IS NOT NULL THEN clock_timestamp() END,
-	       CASE WHEN o.exception_id IS NOT NULL THEN session_user END,
-	       o.exception_id
+	       CASE o.status WHEN 'pending_approval' THEN 'resolved' WHEN 'assigned' THEN 'assigned' ELSE 'open' END,
+	       CASE WHEN o.status = 'assigned' THEN o.assigned_to END,
+	       CASE WHEN o.status = 'pending_approval' THEN 'carried' END,
+	       CASE WHEN o.status = 'pending_approval' THEN clock_timestamp() END,
+	       CASE WHEN o.status = 'pending_approval' THEN session_user END,
+	       CASE WHEN o.status = 'pending_approval' THEN o.exception_id END
 	  FROM unnest(items, classes, counterparts) WITH ORDINALITY AS x (item_id, class, cp, ord)
 	  JOIN tpwallet.recon_items i ON i.item_id = x.item_id
 	  JOIN tpwallet.recon_sources s ON s.id = i.source_id
 	  JOIN tpwallet.recon_runs r ON r.run_id = run
 	  LEFT JOIN tpwallet._recon_item_scores(items, classes, counterparts, model) sc ON sc.ord = x.ord
 	  -- the item's open exception of an earlier run of the same two sources
-	  LEFT JOIN LATERAL (
-	        SELECT e.exception_id FROM tpwallet.recon_exceptions e JOIN tpwallet.recon_runs er ON er.run_id = e.run_id
-	         WHERE e.item_id = i.item_id AND e.run_id < run AND e.status <> 'resolved'
-	           AND least(er.left_source_id, er.right_source_id) = least(r.left_source_id, r.right_source_id)
-	           AND greatest(er.left_source_id, er.right_source_id) = greatest(r.left_source_id, r.right_source_id)
-	         ORDER BY e.exception_id LIMIT 1) o ON true
+	  LEFT JOIN LATERAL tpwallet._recon_open_exception(i.item_id, run, r.left_source_id, r.right_source_id) o ON true
 	 ORDER BY i.item_id;
 	GET DIAGNOSTICS n = ROW_COUNT;
+	-- the earlier open exceptions the new ones take over, each by its key:
+	-- one UPDATE joining them to this run's new rows is planned from
+	-- statistics that do not know those rows yet, and was seen to scan
+	-- every exception once per new one
+	FOR p IN
+		SELECT o.exception_id AS old_id, x.exception_id AS new_id
+		  FROM tpwallet.recon_exceptions x JOIN tpwallet.recon_runs r ON r.run_id = x.run_id
+		 CROSS JOIN LATERAL tpwallet._recon_open_exception(x.item_id, x.run_id, r.left_source_id, r.right_source_id) o
+		 WHERE x.run_id = run AND x.status <> 'resolved'
+	LOOP
+		UPDATE tpwallet.recon_exceptions e
+		   SET status = 'resolved', resolution = 'carried', resolved_at = clock_timestamp(), resolved_by = session_user,
+		       continues_exception_id = p.new_id
+		 WHERE e.exception_id = p.old_id;
+	END LOOP;
 	PERFORM tpwallet._recon_audit_scoring('run ' || run, model, n);
 	RETURN n;
 END
+$$;
+
+-- An item's open exception in a run before `run` of the same two sources
+-- (in either order): at most one, by the rule above.  No SET search_path
+-- (every name is qualified): the planner inlines it into the two look-ups
+-- of _recon_record_exceptions, which a SET would make a call per row.
+CREATE FUNCTION tpwallet._recon_open_exception(item bigint, run bigint, left_source int, right_source int)
+RETURNS TABLE (exception_id bigint, status text, assigned_to text)
+LANGUAGE sql STABLE
+AS $$
+	SELECT e.exception_id, e.status, e.assigned_to
+	  FROM tpwallet.recon_exceptions e JOIN tpwallet.recon_runs er ON er.run_id = e.run_id
+	 WHERE e.item_id = item AND e.run_id < run AND e.status <> 'resolved'
+	   AND least(er.left_source_id, er.right_source_id) = least(left_source, right_source)
+	   AND greatest(er.left_source_id, er.right_source_id) = greatest(left_source, right_source)
+	 ORDER BY e.exception_id LIMIT 1
 $$;
 
 -- The rules with their defaults; unknown keys and bad values are refused.

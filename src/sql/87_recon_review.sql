@@ -90,6 +90,7 @@ CREATE INDEX recon_exceptions_unresolved ON tpwallet.recon_exceptions (run_id, s
 --   pending_approval -> assigned       that decision was rejected, revoked or superseded
 --   pending_approval -> resolved       that decision was approved: its resolution, its checker
 --   open/assigned/pending -> resolved  'matched' by a later run's match (a pending decision superseded)
+--   open/assigned -> resolved          'carried': a later run's exception of the item, still open, takes over
 --   resolved -> open                   the match that resolved it was unmatched
 -- Not on INSERT: restoring a dump inserts resolved rows.
 CREATE FUNCTION tpwallet._recon_exception_workflow()
@@ -98,12 +99,12 @@ LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
 AS $$
 DECLARE
 	workflow CONSTANT text[] := ARRAY['status', 'assigned_to', 'resolution', 'resolved_at', 'resolved_by',
-	                                  'decision_id', 'match_id', 'score'];
+	                                  'decision_id', 'match_id', 'score', 'continues_exception_id'];
 	d tpwallet.recon_decisions;
 	old_d tpwallet.recon_decisions;
 	ok boolean := false;
 	unresolved boolean := NEW.resolution IS NULL AND NEW.resolved_at IS NULL AND NEW.resolved_by IS NULL
-	                      AND NEW.match_id IS NULL;
+	                      AND NEW.match_id IS NULL AND NEW.continues_exception_id IS NULL;
 BEGIN
 	IF (to_jsonb(NEW) - workflow) IS DISTINCT FROM (to_jsonb(OLD) - workflow) THEN
 		RAISE EXCEPTION USING ERRCODE = 'TW009',
@@ -111,9 +112,11 @@ BEGIN
 			DETAIL = 'Its run, item, side, source, keys, class and counterpart are what the run found.',
 			HINT = 'Work on it with recon_assign and recon_propose; a new run makes new exceptions.';
 	END IF;
-	IF (NEW.status, NEW.assigned_to, NEW.resolution, NEW.resolved_at, NEW.resolved_by, NEW.decision_id, NEW.match_id)
+	IF (NEW.status, NEW.assigned_to, NEW.resolution, NEW.resolved_at, NEW.resolved_by, NEW.decision_id, NEW.match_id,
+	    NEW.continues_exception_id)
 	   IS NOT DISTINCT FROM
-	   (OLD.status, OLD.assigned_to, OLD.resolution, OLD.resolved_at, OLD.resolved_by, OLD.decision_id, OLD.match_id) THEN
+	   (OLD.status, OLD.assigned_to, OLD.resolution, OLD.resolved_at, OLD.resolved_by, OLD.decision_id, OLD.match_id,
+	    OLD.continues_exception_id) THEN
 		RETURN NEW;  -- a score, or nothing
 	END IF;
 	IF NEW.decision_id IS NOT NULL THEN
@@ -133,13 +136,21 @@ BEGIN
 		ok := NEW.assigned_to = OLD.assigned_to AND NEW.decision_id IS NULL AND unresolved
 		      AND old_d.status IN ('rejected', 'revoked', 'superseded');
 	ELSIF OLD.status = 'pending_approval' AND NEW.status = 'resolved' AND NEW.decision_id IS NOT NULL THEN
-		ok := NEW.assigned_to = OLD.assigned_to AND NEW.decision_id = OLD.decision_id
+		ok := NEW.assigned_to = OLD.assigned_to AND NEW.decision_id = OLD.decision_id AND NEW.continues_exception_id IS NULL
 		      AND d.status = 'approved' AND NEW.resolved_by = d.checker AND NEW.resolved_at IS NOT NULL
 		      AND NEW.resolution = CASE d.action WHEN 'match' THEN 'matched' WHEN 'write_off' THEN 'written_off'
 		                                         WHEN 'adjust' THEN 'adjusted' WHEN 'accept' THEN 'accepted' END
 		      AND NEW.match_id IS NOT DISTINCT FROM CASE d.action WHEN 'match' THEN (d.result ->> 'match_id')::bigint END;
+	ELSIF OLD.status IN ('open', 'assigned') AND NEW.status = 'resolved' AND NEW.resolution = 'carried' THEN
+		-- a later run left the item over again: its exception takes over
+		ok := NEW.assigned_to IS NOT DISTINCT FROM OLD.assigned_to AND NEW.decision_id IS NULL AND NEW.match_id IS NULL
+		      AND NEW.resolved_by = session_user AND NEW.resolved_at IS NOT NULL
+		      AND EXISTS (SELECT 1 FROM tpwallet.recon_exceptions n
+		                   WHERE n.exception_id = NEW.continues_exception_id AND n.item_id = NEW.item_id
+		                     AND n.run_id > NEW.run_id AND n.status <> 'resolved');
 	ELSIF OLD.status <> 'resolved' AND NEW.status = 'resolved' AND NEW.decision_id IS NULL THEN
 		ok := NEW.assigned_to IS NOT DISTINCT FROM OLD.assigned_to AND NEW.resolution = 'matched'
+		      AND NEW.continues_exception_id IS NULL
 		      AND NEW.resolved_by = session_user AND NEW.resolved_at IS NOT NULL
 		      AND (OLD.status <> 'pending_approval' OR old_d.status = 'superseded')
 		      AND EXISTS (SELECT 1 FROM tpwallet.recon_match_items mi
@@ -599,7 +610,7 @@ BEGIN
 	IF x.status = 'resolved' THEN
 		RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution),
 			HINT = CASE WHEN x.resolution = 'carried'
-			            THEN format('Its item is open as exception %s of an earlier run: work on that one.', x.continues_exception_id) END;
+			            THEN format('Its item is open as exception %s: work on that one.', x.continues_exception_id) END;
 	END IF;
 	IF x.assigned_to IS NOT DISTINCT FROM assignee THEN
 		RETURN;  -- already theirs: nothing to write
@@ -699,7 +710,7 @@ BEGIN
 			ELSIF x.status = 'resolved' THEN
 				RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution),
 					HINT = CASE WHEN x.resolution = 'carried'
-					            THEN format('Its item is open as exception %s of an earlier run: work on that one.', x.continues_exception_id) END;
+					            THEN format('Its item is open as exception %s: work on that one.', x.continues_exception_id) END;
 			END IF;
 			IF x.assigned_to <> session_user THEN
 				RAISE EXCEPTION USING ERRCODE = 'TW015',
@@ -895,7 +906,7 @@ BEGIN
 	  LEFT JOIN tpwallet.recon_match_items mi ON mi.run_id = run AND mi.item_id = e.item_id
 	  LEFT JOIN tpwallet.recon_match_revocations v ON v.match_id = mi.match_id
 	 WHERE e.exception_id = ANY (ids)
-	   AND (e.run_id >= run OR (e.status <> 'resolved' AND (mi.match_id IS NULL OR v.match_id IS NOT NULL)))
+	   AND (e.run_id >= run OR v.match_id IS NOT NULL OR (e.status <> 'resolved' AND mi.match_id IS NULL))
 	 ORDER BY e.exception_id LIMIT 1;
 	IF FOUND THEN
 		RAISE EXCEPTION USING ERRCODE = '22023',

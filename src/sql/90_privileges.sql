@@ -271,7 +271,8 @@ GRANT EXECUTE ON FUNCTION tpwallet._recon_feature_names(), tpwallet._recon_featu
 	tpwallet._recon_auc(float8[], boolean[]), tpwallet._recon_read_labels(regclass)
 	TO tpwallet_owner, tpwallet_reader;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_logreg(float8[], boolean[], float8, int),
-	tpwallet._recon_audit_scoring(text, bigint, int) TO tpwallet_owner;
+	tpwallet._recon_audit_scoring(text, bigint, int),
+	tpwallet._recon_open_exception(bigint, bigint, int, int) TO tpwallet_owner;
 
 DO $recon_score_dump$
 DECLARE
