@@ -231,6 +231,22 @@ ALTER TABLE tpwallet.recon_decisions ENABLE ALWAYS TRIGGER tpwallet_guard_workfl
 
 -- ---------------------------------------------------------------- internals
 
+-- A resolved exception is not worked on (TW014); a carried one names the
+-- exception its item is open as.
+CREATE FUNCTION tpwallet._recon_refuse_resolved(exception_id bigint, status text, resolution text,
+                                                continues_exception_id bigint)
+RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, tpwallet
+AS $$
+BEGIN
+	IF status = 'resolved' THEN
+		RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', exception_id, resolution),
+			HINT = CASE WHEN resolution = 'carried'
+			            THEN format('Its item is open as exception %s: work on that one.', continues_exception_id) END;
+	END IF;
+END
+$$;
+
 -- Lock exceptions in id order and return them.  Every function that locks
 -- exceptions and a decision locks the exceptions first, in this order, so
 -- that two of them never deadlock.
@@ -607,11 +623,7 @@ BEGIN
 			MESSAGE = format('exception %s has pending decision %s: it cannot be reassigned', x.exception_id, x.decision_id),
 			HINT = 'The decision is approved, rejected or withdrawn first (recon_revoke by its maker).';
 	END IF;
-	IF x.status = 'resolved' THEN
-		RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution),
-			HINT = CASE WHEN x.resolution = 'carried'
-			            THEN format('Its item is open as exception %s: work on that one.', x.continues_exception_id) END;
-	END IF;
+	PERFORM tpwallet._recon_refuse_resolved(x.exception_id, x.status, x.resolution, x.continues_exception_id);
 	IF x.assigned_to IS NOT DISTINCT FROM assignee THEN
 		RETURN;  -- already theirs: nothing to write
 	END IF;
@@ -707,11 +719,8 @@ BEGIN
 				RAISE EXCEPTION USING ERRCODE = 'TW014',
 					MESSAGE = format('exception %s already has pending decision %s', x.exception_id, x.decision_id),
 					HINT = 'One decision at a time: it is approved or rejected, or its maker withdraws it (recon_revoke).';
-			ELSIF x.status = 'resolved' THEN
-				RAISE EXCEPTION USING ERRCODE = 'TW014', MESSAGE = format('exception %s is resolved (%s)', x.exception_id, x.resolution),
-					HINT = CASE WHEN x.resolution = 'carried'
-					            THEN format('Its item is open as exception %s: work on that one.', x.continues_exception_id) END;
 			END IF;
+			PERFORM tpwallet._recon_refuse_resolved(x.exception_id, x.status, x.resolution, x.continues_exception_id);
 			IF x.assigned_to <> session_user THEN
 				RAISE EXCEPTION USING ERRCODE = 'TW015',
 					MESSAGE = format('exception %s is assigned to %s, not to %s', x.exception_id, x.assigned_to, session_user),

@@ -272,7 +272,8 @@ GRANT EXECUTE ON FUNCTION tpwallet._recon_feature_names(), tpwallet._recon_featu
 	TO tpwallet_owner, tpwallet_reader;
 GRANT EXECUTE ON FUNCTION tpwallet._recon_logreg(float8[], boolean[], float8, int),
 	tpwallet._recon_audit_scoring(text, bigint, int),
-	tpwallet._recon_open_exception(bigint, bigint, int, int) TO tpwallet_owner;
+	tpwallet._recon_open_exception(bigint, bigint, int, int),
+	tpwallet._recon_refuse_resolved(bigint, text, text, bigint) TO tpwallet_owner;
 
 DO $recon_score_dump$
 DECLARE

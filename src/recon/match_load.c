@@ -1,0 +1,311 @@
+/*-------------------------------------------------------------------------
+ *
+ * match_load.c
+ *	  Reading a run's candidates for tpwallet._recon_match (match_sql.c):
+ *	  the run's sources and window, then its window's items and the earlier
+ *	  items it carries forward, each row straight from the executor into the
+ *	  item arrays, its keys interned.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "recon/match_sql.h"
+
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "nodes/params.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/snapmgr.h"
+
+/*
+ * The run's candidates: its window's items of both sources, and earlier
+ * items (back to window_from - lookback) that no earlier run of the same
+ * two sources settled: matched (and not unmatched since), or excepted and
+ * resolved by a decision (written off, adjusted, accepted).  Of several runs of one window only the last counts.
+ * twin_before finds, for carried-forward statement items only, an
+ * identical earlier item that may not be a candidate itself.
+ */
+static const char *const candidates_sql =
+"SELECT i.item_id, i.source_id, i.txid, i.order_id, i.amount, i.asset, i.occurred_at, i.is_reversal,"
+"       i.ext_id, i.content_hash, NULL::bigint"
+"  FROM tpwallet.recon_items i"
+" WHERE i.source_id IN ($2, $3) AND i.occurred_at >= $4 AND i.occurred_at < $5"
+" UNION ALL "
+"SELECT i.item_id, i.source_id, i.txid, i.order_id, i.amount, i.asset, i.occurred_at, i.is_reversal,"
+"       i.ext_id, i.content_hash,"
+"       CASE WHEN i.content_hash IS NOT NULL OR i.ext_id IS NOT NULL THEN"
+"            least((SELECT min(j.item_id) FROM tpwallet.recon_items j"
+"                    WHERE j.source_id = i.source_id AND j.content_hash = i.content_hash AND j.item_id < i.item_id),"
+"                  (SELECT min(j.item_id) FROM tpwallet.recon_items j"
+"                    WHERE j.ext_id = i.ext_id AND j.source_id = i.source_id AND j.item_id < i.item_id)) END"
+"  FROM tpwallet.recon_items i"
+" WHERE i.source_id IN ($2, $3) AND i.occurred_at >= $4 - $6::interval AND i.occurred_at < $4"
+"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_members pm JOIN tpwallet.recon_runs pr ON pr.run_id = pm.run_id"
+"                    WHERE pm.item_id = i.item_id AND pr.run_id < $1 AND pr.window_to <= $4"
+"                      AND least(pr.left_source_id, pr.right_source_id) = least($2, $3)"
+"                      AND greatest(pr.left_source_id, pr.right_source_id) = greatest($2, $3)"
+"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_revocations v WHERE v.match_id = pm.match_id)"
+"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_runs p2"
+"                                       WHERE p2.run_id > pr.run_id AND p2.run_id < $1"
+"                                         AND p2.left_source_id = pr.left_source_id AND p2.right_source_id = pr.right_source_id"
+"                                         AND p2.window_from = pr.window_from AND p2.window_to = pr.window_to))"
+"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions x"
+"                    WHERE x.item_id = i.item_id AND x.run_id < $1 AND x.status = 'resolved'"
+"                      AND x.resolution IN ('written_off', 'adjusted', 'accepted'))";
+
+
+run_info
+read_run(int64 run)
+{
+	Oid			types[1] = {INT8OID};
+	Datum		args[1] = {Int64GetDatum(run)};
+	run_info	ri;
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+
+	if (SPI_execute_with_args("SELECT r.left_source_id, r.right_source_id, l.kind = 'statement', g.kind = 'statement',"
+							  "       r.window_from, r.window_to"
+							  "  FROM tpwallet.recon_runs r"
+							  "  JOIN tpwallet.recon_sources l ON l.id = r.left_source_id"
+							  "  JOIN tpwallet.recon_sources g ON g.id = r.right_source_id"
+							  " WHERE r.run_id = $1", 1, types, args, NULL, true, 1) != SPI_OK_SELECT ||
+		SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("reconciliation run %lld does not exist", (long long) run)));
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	ri.left_id = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+	ri.right_id = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+	ri.left_statement = DatumGetBool(SPI_getbinval(tup, desc, 3, &isnull));
+	ri.right_statement = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+	ri.from = DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull));
+	ri.to = DatumGetTimestampTz(SPI_getbinval(tup, desc, 6, &isnull));
+	return ri;
+}
+
+
+/* a text value as a key to intern (none when NULL); *copy: what to free */
+static recon_key
+text_key(Datum d, bool isnull, text **copy)
+{
+	recon_key	k = {NULL, 0};
+	text	   *t;
+
+	*copy = NULL;
+	if (isnull)
+		return k;
+	t = DatumGetTextPP(d);
+	if ((Pointer) t != DatumGetPointer(d))
+		*copy = t;
+	k.bytes = VARDATA_ANY(t);
+	k.len = VARSIZE_ANY_EXHDR(t);
+	return k;
+}
+
+#define N_CANDIDATE_COLUMNS 11
+
+enum
+{
+	KEY_TXID, KEY_ORDER_ID, KEY_ASSET, KEY_EXT_ID, KEY_CONTENT, N_KEYS
+};
+
+/*
+ * A row's keys, interned together (recon_intern_many: their misses in a
+ * table of millions of keys overlap).  A statement line's content is its
+ * duplicate key only when it has no external id (match.h), and is not
+ * interned otherwise; a prefix keeps content keys apart from text keys.
+ */
+static void
+intern_keys(loaded *ld, recon_item *it, const Datum *v, const bool *null)
+{
+	recon_key	keys[N_KEYS];
+	text	   *copies[N_KEYS] = {NULL};
+	uint32_t	ids[N_KEYS];
+	char		content[1 + 64];
+
+	keys[KEY_TXID] = text_key(v[2], null[2], &copies[KEY_TXID]);
+	keys[KEY_ORDER_ID] = text_key(v[3], null[3], &copies[KEY_ORDER_ID]);
+	keys[KEY_ASSET] = text_key(v[5], null[5], &copies[KEY_ASSET]);
+	keys[KEY_EXT_ID] = text_key(v[8], null[8] || !it->statement, &copies[KEY_EXT_ID]);
+	keys[KEY_CONTENT].bytes = NULL;
+	if (it->statement && null[8] && !null[9])
+	{
+		bytea	   *b = DatumGetByteaPP(v[9]);
+		size_t		len = Min(VARSIZE_ANY_EXHDR(b), 64);
+
+		content[0] = '\x01';
+		memcpy(content + 1, VARDATA_ANY(b), len);
+		keys[KEY_CONTENT].bytes = content;
+		keys[KEY_CONTENT].len = len + 1;
+	}
+	recon_intern_many(ld->keys, keys, N_KEYS, ids);
+	it->txid = ids[KEY_TXID];
+	it->order_id = ids[KEY_ORDER_ID];
+	it->asset = ids[KEY_ASSET];
+	it->ext_id = ids[KEY_EXT_ID];
+	it->content = ids[KEY_CONTENT];
+	for (int k = 0; k < N_KEYS; k++)
+		if (copies[k])
+			pfree(copies[k]);
+}
+
+/* room for cap items in the arrays (cap > ld->n) */
+static void
+reserve_items(loaded *ld, size_t cap)
+{
+	recon_item *items = match_alloc(cap * sizeof(recon_item));
+	scaled	   *amounts = match_alloc(cap * sizeof(scaled));
+
+	if (ld->n)
+	{
+		memcpy(items, ld->items, ld->n * sizeof(recon_item));
+		memcpy(amounts, ld->amounts, ld->n * sizeof(scaled));
+	}
+	if (ld->items)
+	{
+		pfree(ld->items);
+		pfree(ld->amounts);
+	}
+	ld->items = items;
+	ld->amounts = amounts;
+	ld->cap = cap;
+}
+
+/* one candidate row's columns, as the executor deformed them */
+static void
+load_row(loaded *ld, const run_info *ri, const Datum *v, const bool *null)
+{
+	recon_item *it;
+
+	if (ld->n == ld->cap)
+		reserve_items(ld, ld->cap ? ld->cap * 2 : 65536);
+	it = &ld->items[ld->n];
+	memset(it, 0, sizeof(*it));
+	it->id = DatumGetInt64(v[0]);
+	it->side = DatumGetInt32(v[1]) == ri->left_id ? 0 : 1;
+	it->statement = it->side == 0 ? ri->left_statement : ri->right_statement;
+	ld->amounts[ld->n] = numeric_scaled(DatumGetNumeric(v[4]), "an item's amount");
+	if (ld->amounts[ld->n].scale > ld->scale)
+		ld->scale = ld->amounts[ld->n].scale;
+	it->ts = DatumGetTimestampTz(v[6]);
+	it->reversal = DatumGetBool(v[7]);
+	if (it->statement)
+		it->twin_before = null[10] ? 0 : DatumGetInt64(v[10]);
+	intern_keys(ld, it, v, null);
+	ld->n++;
+}
+
+/*
+ * The candidates go straight from the executor into the items array: a
+ * receiver of the query's slots, instead of a cursor that copies every
+ * row into a tuple table first (a third of the load's time).
+ */
+typedef struct candidate_receiver
+{
+	DestReceiver pub;
+	loaded	   *ld;
+	const run_info *ri;
+	uint64		rows;
+} candidate_receiver;
+
+static bool
+receive_candidate(TupleTableSlot *slot, DestReceiver *self)
+{
+	candidate_receiver *r = (candidate_receiver *) self;
+
+	slot_getallattrs(slot);
+	load_row(r->ld, r->ri, slot->tts_values, slot->tts_isnull);
+	if ((++r->rows & 16383) == 0)
+		CHECK_FOR_INTERRUPTS();
+	return true;
+}
+
+static void
+candidate_startup(DestReceiver *self, int operation, TupleDesc desc)
+{
+	if (desc->natts != N_CANDIDATE_COLUMNS)
+		elog(ERROR, "the candidate query returns %d columns, not %d", desc->natts, N_CANDIDATE_COLUMNS);
+}
+
+static void
+candidate_noop(DestReceiver *self)
+{
+}
+
+/*
+ * Room for about as many candidates as the planner expects, made before the
+ * first row: growing a table of millions of keys on the way rehashes every
+ * key again at each doubling, and the item arrays are copied each time.
+ * About 1.5 keys an item (a txid, and an order id or a statement line's
+ * external id), measured on the generated sets.  The estimate is capped: a
+ * wrong one only costs the growing it would have saved.
+ */
+#define RESERVE_MAX_ITEMS	(4 * 1024 * 1024)
+
+static void
+reserve_for_estimate(loaded *ld, double rows)
+{
+	size_t		n = rows < 1 ? 0 : rows > RESERVE_MAX_ITEMS ? RESERVE_MAX_ITEMS : (size_t) rows;
+
+	if (n <= 65536)
+		return;
+	n += n / 8;					/* an estimate a little short still fits */
+	reserve_items(ld, n);
+	recon_interner_reserve(ld->keys, n + n / 2);
+}
+
+/*
+ * The candidate query planned with the run's values (a custom plan, whose
+ * row estimate comes from the items' statistics for this window), then run
+ * with the receiver above.  Not through SPI_execute: it would plan the same
+ * way but keep the estimate to itself.  Read-only, in the caller's snapshot
+ * (as SPI does for a read-only call).
+ */
+void
+load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
+{
+	static Oid	types[6] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
+	Datum		args[6] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
+	TimestampTzGetDatum(ri->from), TimestampTzGetDatum(ri->to), lookback};
+	ParamListInfo params = makeParamList(6);
+	candidate_receiver r;
+	RawStmt    *raw;
+	Query	   *query;
+	PlannedStmt *stmt;
+	QueryDesc  *qd;
+
+	for (int i = 0; i < 6; i++)
+	{
+		params->params[i].value = args[i];
+		params->params[i].isnull = false;
+		params->params[i].pflags = PARAM_FLAG_CONST;
+		params->params[i].ptype = types[i];
+	}
+	raw = linitial_node(RawStmt, pg_parse_query(candidates_sql));
+	query = linitial_node(Query, pg_analyze_and_rewrite_fixedparams(raw, candidates_sql, types, 6, NULL));
+	stmt = pg_plan_query(query, candidates_sql, 0, params);
+	reserve_for_estimate(ld, stmt->planTree->plan_rows);
+
+	memset(&r, 0, sizeof(r));
+	r.pub.receiveSlot = receive_candidate;
+	r.pub.rStartup = candidate_startup;
+	r.pub.rShutdown = candidate_noop;
+	r.pub.rDestroy = candidate_noop;
+	r.pub.mydest = DestNone;
+	r.ld = ld;
+	r.ri = ri;
+	qd = CreateQueryDesc(stmt, candidates_sql, GetActiveSnapshot(), InvalidSnapshot,
+						 (DestReceiver *) &r, params, NULL, 0);
+	ExecutorStart(qd, 0);
+	ExecutorRun(qd, ForwardScanDirection, 0, true);
+	ExecutorFinish(qd);
+	ExecutorEnd(qd);
+	FreeQueryDesc(qd);
+}
+
