@@ -19,6 +19,7 @@ PG_MODULE_MAGIC;
 char	   *tpwallet_database = NULL;
 int			tpwallet_seal_interval_ms = 2000;
 int			tpwallet_seal_max_entries = 100000;
+bool		tpwallet_recon_full_carry_scan = false;
 
 void		_PG_init(void);
 
@@ -51,6 +52,15 @@ _PG_init(void)
 							PGC_SIGHUP,
 							0,
 							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("tpwallet.recon_full_carry_scan",
+							 "Reconciliation runs find their carried-forward items by reading the whole lookback range.",
+							 "Off: from the open exceptions, revoked matches and late imports, when the previous run of the same sources allows it (docs/reconciliation.md).",
+							 &tpwallet_recon_full_carry_scan,
+							 false,
+							 PGC_USERSET,
+							 0,
+							 NULL, NULL, NULL);
 
 	tpw_keystore_define_gucs();
 	tpw_hsm_define_gucs();

@@ -32,6 +32,7 @@
 extern char *tpwallet_database;
 extern int	tpwallet_seal_interval_ms;
 extern int	tpwallet_seal_max_entries;
+extern bool tpwallet_recon_full_carry_scan;
 
 /* worker.c */
 extern void tpwallet_register_workers(void);

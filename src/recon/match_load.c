@@ -11,6 +11,10 @@
 #include "postgres.h"
 
 #include "recon/match_sql.h"
+#include "tpwallet.h"
+
+#include "access/transam.h"
+#include "utils/xid8.h"
 
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -25,37 +29,101 @@
  * The run's candidates: its window's items of both sources, and earlier
  * items (back to window_from - lookback) that no earlier run of the same
  * two sources settled: matched (and not unmatched since), or excepted and
- * resolved by a decision (written off, adjusted, accepted).  Of several runs of one window only the last counts.
- * twin_before finds, for carried-forward statement items only, an
- * identical earlier item that may not be a candidate itself.
+ * resolved by a decision (written off, adjusted, accepted).  Of several
+ * runs of one window only the last counts.  twin_before finds, for
+ * carried-forward statement items only, an identical earlier item that may
+ * not be a candidate itself.
+ *
+ * CARRIED_WHERE is the definition of an unsettled earlier item.  Which
+ * rows it is tested on is the choice between two queries:
+ *
+ * - full_candidates_sql tests every item of the lookback range: the cost
+ *   grows with lookback x daily volume.
+ * - open_candidates_sql tests only a superset of the unsettled ones, read
+ *   from what can have changed since the previous run of the same sources
+ *   (prev; complete, its window not empty, its candidates read at snapshot
+ *   xmin prev_xmin).  Every candidate of prev ended matched or excepted,
+ *   and everything else that prev saw in its range [prev_lo, prev_to) was
+ *   settled then.  So an item unsettled now is in one of:
+ *     - an unresolved exception (what prev and earlier runs left open);
+ *     - a revoked match (an approved unmatch since);
+ *     - an import prev may not have seen (loaded_xid >= prev_xmin);
+ *     - the part of this run's lookback outside prev's range;
+ *     - a match of a run whose window ends after this run's from (which
+ *       settled it for prev but does not for this run).
+ *   prev_lo is prev's from - lookback plus a day: the session's time zone
+ *   may differ from prev's, and moves day arithmetic by hours at most; a
+ *   range taken too short only adds rows to test.  The result is the same
+ *   set (pgTAP 07_recon_carry compares the two, run by run).
  */
-static const char *const candidates_sql =
-"SELECT i.item_id, i.source_id, i.txid, i.order_id, i.amount, i.asset, i.occurred_at, i.is_reversal,"
-"       i.ext_id, i.content_hash, NULL::bigint"
-"  FROM tpwallet.recon_items i"
-" WHERE i.source_id IN ($2, $3) AND i.occurred_at >= $4 AND i.occurred_at < $5"
+#define CANDIDATE_COLUMNS \
+	"i.item_id, i.source_id, i.txid, i.order_id, i.amount, i.asset, i.occurred_at, i.is_reversal," \
+	"       i.ext_id, i.content_hash"
+
+#define WINDOW_PART \
+	"SELECT " CANDIDATE_COLUMNS ", NULL::bigint" \
+	"  FROM tpwallet.recon_items i" \
+	" WHERE i.source_id IN ($2, $3) AND i.occurred_at >= $4 AND i.occurred_at < $5"
+
+#define CARRIED_SELECT \
+	"SELECT " CANDIDATE_COLUMNS "," \
+	"       CASE WHEN i.content_hash IS NOT NULL OR i.ext_id IS NOT NULL THEN" \
+	"            least((SELECT min(j.item_id) FROM tpwallet.recon_items j" \
+	"                    WHERE j.source_id = i.source_id AND j.content_hash = i.content_hash AND j.item_id < i.item_id)," \
+	"                  (SELECT min(j.item_id) FROM tpwallet.recon_items j" \
+	"                    WHERE j.ext_id = i.ext_id AND j.source_id = i.source_id AND j.item_id < i.item_id)) END" \
+	"  FROM tpwallet.recon_items i"
+
+#define SAME_PAIR(r) \
+	"least(" r ".left_source_id, " r ".right_source_id) = least($2, $3)" \
+	" AND greatest(" r ".left_source_id, " r ".right_source_id) = greatest($2, $3)"
+
+#define CARRIED_WHERE \
+	"   i.source_id IN ($2, $3) AND i.occurred_at >= $4 - $6::interval AND i.occurred_at < $4" \
+	"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_members pm JOIN tpwallet.recon_runs pr ON pr.run_id = pm.run_id" \
+	"                    WHERE pm.item_id = i.item_id AND pr.run_id < $1 AND pr.window_to <= $4" \
+	"                      AND " SAME_PAIR("pr") \
+	"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_revocations v WHERE v.match_id = pm.match_id)" \
+	"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_runs p2" \
+	"                                       WHERE p2.run_id > pr.run_id AND p2.run_id < $1" \
+	"                                         AND p2.left_source_id = pr.left_source_id AND p2.right_source_id = pr.right_source_id" \
+	"                                         AND p2.window_from = pr.window_from AND p2.window_to = pr.window_to))" \
+	"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions x" \
+	"                    WHERE x.item_id = i.item_id AND x.run_id < $1 AND x.status = 'resolved'" \
+	"                      AND x.resolution IN ('written_off', 'adjusted', 'accepted'))"
+
+static const char *const full_candidates_sql =
+WINDOW_PART
 " UNION ALL "
-"SELECT i.item_id, i.source_id, i.txid, i.order_id, i.amount, i.asset, i.occurred_at, i.is_reversal,"
-"       i.ext_id, i.content_hash,"
-"       CASE WHEN i.content_hash IS NOT NULL OR i.ext_id IS NOT NULL THEN"
-"            least((SELECT min(j.item_id) FROM tpwallet.recon_items j"
-"                    WHERE j.source_id = i.source_id AND j.content_hash = i.content_hash AND j.item_id < i.item_id),"
-"                  (SELECT min(j.item_id) FROM tpwallet.recon_items j"
-"                    WHERE j.ext_id = i.ext_id AND j.source_id = i.source_id AND j.item_id < i.item_id)) END"
-"  FROM tpwallet.recon_items i"
-" WHERE i.source_id IN ($2, $3) AND i.occurred_at >= $4 - $6::interval AND i.occurred_at < $4"
-"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_members pm JOIN tpwallet.recon_runs pr ON pr.run_id = pm.run_id"
-"                    WHERE pm.item_id = i.item_id AND pr.run_id < $1 AND pr.window_to <= $4"
-"                      AND least(pr.left_source_id, pr.right_source_id) = least($2, $3)"
-"                      AND greatest(pr.left_source_id, pr.right_source_id) = greatest($2, $3)"
-"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_match_revocations v WHERE v.match_id = pm.match_id)"
-"                      AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_runs p2"
-"                                       WHERE p2.run_id > pr.run_id AND p2.run_id < $1"
-"                                         AND p2.left_source_id = pr.left_source_id AND p2.right_source_id = pr.right_source_id"
-"                                         AND p2.window_from = pr.window_from AND p2.window_to = pr.window_to))"
-"   AND NOT EXISTS (SELECT 1 FROM tpwallet.recon_exceptions x"
-"                    WHERE x.item_id = i.item_id AND x.run_id < $1 AND x.status = 'resolved'"
-"                      AND x.resolution IN ('written_off', 'adjusted', 'accepted'))";
+CARRIED_SELECT
+" WHERE " CARRIED_WHERE;
+
+/* $7 prev_xmin, $8 prev_lo, $9 prev_to (see above) */
+static const char *const open_candidates_sql =
+WINDOW_PART
+" UNION ALL "
+CARRIED_SELECT
+" WHERE i.item_id IN ("
+"         SELECT x.item_id FROM tpwallet.recon_exceptions x WHERE x.status <> 'resolved'"
+"   UNION SELECT m.item_id FROM tpwallet.recon_match_revocations v"
+"           JOIN tpwallet.recon_match_members m ON m.run_id = v.run_id AND m.match_id = v.match_id"
+"   UNION SELECT j.item_id FROM tpwallet.recon_imports im JOIN tpwallet.recon_items j ON j.import_id = im.import_id"
+"          WHERE im.source_id IN ($2, $3) AND im.loaded_xid >= $7"
+"            AND j.occurred_at >= $4 - $6::interval AND j.occurred_at < $4"
+"   UNION SELECT j.item_id FROM tpwallet.recon_items j"
+"          WHERE j.source_id IN ($2, $3) AND j.occurred_at >= $4 - $6::interval AND j.occurred_at < least($4, $8)"
+"   UNION SELECT j.item_id FROM tpwallet.recon_items j"
+"          WHERE j.source_id IN ($2, $3) AND j.occurred_at >= greatest($4 - $6::interval, $9) AND j.occurred_at < $4"
+"   UNION SELECT m.item_id FROM tpwallet.recon_runs r JOIN tpwallet.recon_match_members m ON m.run_id = r.run_id"
+"          WHERE r.run_id < $1 AND r.window_to > $4 AND " SAME_PAIR("r") ")"
+"   AND " CARRIED_WHERE;
+
+/* the previous run of the same two sources, when it allows the open query */
+static const char *const prev_run_sql =
+"SELECT r.candidates_xmin, r.window_from - (r.rules ->> 'lookback')::interval + interval '1 day', r.window_to"
+"  FROM tpwallet.recon_runs r"
+" WHERE r.run_id = (SELECT max(p.run_id) FROM tpwallet.recon_runs p WHERE p.run_id < $1 AND " SAME_PAIR("p") ")"
+"   AND r.status = 'done' AND r.candidates_xmin IS NOT NULL AND r.window_from < r.window_to";
 
 
 run_info
@@ -261,35 +329,86 @@ reserve_for_estimate(loaded *ld, double rows)
 }
 
 /*
+ * The snapshot's xmin as an xid8: every import made by a transaction
+ * before it is visible in the snapshot.  An xmin is never ahead of the
+ * next xid, so it lies in the next xid's epoch or the one before.
+ */
+static Datum
+snapshot_xmin_xid8(Snapshot snap)
+{
+	FullTransactionId next = ReadNextFullTransactionId();
+	uint32		epoch = EpochFromFullTransactionId(next);
+
+	if (snap->xmin > XidFromFullTransactionId(next))
+		epoch--;
+	return FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(epoch, snap->xmin));
+}
+
+/*
+ * Records the snapshot the run reads its candidates in, then finds
+ * whether the open query may be used (prev_run_sql); if so, fills
+ * args[6..8] and returns true.
+ */
+static bool
+open_query_allowed(int64 run, const run_info *ri, Datum xmin, Datum *args)
+{
+	Oid			types[3] = {INT8OID, INT4OID, INT4OID};
+	Datum		run_args[3] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id)};
+	Oid			set_types[2] = {INT8OID, XID8OID};
+	Datum		set_args[2] = {Int64GetDatum(run), xmin};
+	bool		isnull;
+
+	if (SPI_execute_with_args("UPDATE tpwallet.recon_runs SET candidates_xmin = $2 WHERE run_id = $1",
+							  2, set_types, set_args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "could not record the snapshot of run %lld", (long long) run);
+	if (tpwallet_recon_full_carry_scan)
+		return false;
+	if (SPI_execute_with_args(prev_run_sql, 3, types, run_args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the previous run of run %lld", (long long) run);
+	if (SPI_processed != 1)
+		return false;
+	/* xid8 and timestamptz: passed by value, nothing to copy out of SPI */
+	for (int i = 0; i < 3; i++)
+		args[6 + i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, i + 1, &isnull);
+	return true;
+}
+
+/*
  * The candidate query planned with the run's values (a custom plan, whose
  * row estimate comes from the items' statistics for this window), then run
  * with the receiver above.  Not through SPI_execute: it would plan the same
  * way but keep the estimate to itself.  Read-only, in the caller's snapshot
- * (as SPI does for a read-only call).
+ * (as SPI does for a read-only call).  *open_query: which of the two
+ * candidate queries it was.
  */
 void
-load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
+load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback, bool *open_query)
 {
-	static Oid	types[6] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID};
-	Datum		args[6] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
+	static Oid	types[9] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID, INTERVALOID,
+	XID8OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		args[9] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
 	TimestampTzGetDatum(ri->from), TimestampTzGetDatum(ri->to), lookback};
-	ParamListInfo params = makeParamList(6);
+	Snapshot	snap = GetActiveSnapshot();
+	bool		use_open = open_query_allowed(run, ri, snapshot_xmin_xid8(snap), args);
+	const char *sql = use_open ? open_candidates_sql : full_candidates_sql;
+	int			nargs = use_open ? 9 : 6;
+	ParamListInfo params = makeParamList(nargs);
 	candidate_receiver r;
 	RawStmt    *raw;
 	Query	   *query;
 	PlannedStmt *stmt;
 	QueryDesc  *qd;
 
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < nargs; i++)
 	{
 		params->params[i].value = args[i];
 		params->params[i].isnull = false;
 		params->params[i].pflags = PARAM_FLAG_CONST;
 		params->params[i].ptype = types[i];
 	}
-	raw = linitial_node(RawStmt, pg_parse_query(candidates_sql));
-	query = linitial_node(Query, pg_analyze_and_rewrite_fixedparams(raw, candidates_sql, types, 6, NULL));
-	stmt = pg_plan_query(query, candidates_sql, 0, params);
+	raw = linitial_node(RawStmt, pg_parse_query(sql));
+	query = linitial_node(Query, pg_analyze_and_rewrite_fixedparams(raw, sql, types, nargs, NULL));
+	stmt = pg_plan_query(query, sql, 0, params);
 	reserve_for_estimate(ld, stmt->planTree->plan_rows);
 
 	memset(&r, 0, sizeof(r));
@@ -300,12 +419,12 @@ load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback)
 	r.pub.mydest = DestNone;
 	r.ld = ld;
 	r.ri = ri;
-	qd = CreateQueryDesc(stmt, candidates_sql, GetActiveSnapshot(), InvalidSnapshot,
+	qd = CreateQueryDesc(stmt, sql, snap, InvalidSnapshot,
 						 (DestReceiver *) &r, params, NULL, 0);
 	ExecutorStart(qd, 0);
 	ExecutorRun(qd, ForwardScanDirection, 0, true);
 	ExecutorFinish(qd);
 	ExecutorEnd(qd);
 	FreeQueryDesc(qd);
+	*open_query = use_open;
 }
-

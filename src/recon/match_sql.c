@@ -410,6 +410,7 @@ Datum
 tpwallet_recon_match(PG_FUNCTION_ARGS)
 {
 	int64		run = PG_GETARG_INT64(0);
+	bool		open_query = false;
 	scaled		abs_tol = numeric_scaled(PG_GETARG_NUMERIC(1), "amount_tolerance");
 	recon_rules rules;
 	run_info	ri;
@@ -444,7 +445,7 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 		elog(ERROR, "SPI_connect failed");
 	ri = read_run(run);
 	t0 = GetCurrentTimestamp();
-	load_candidates(&ld, run, &ri, PG_GETARG_DATUM(6));
+	load_candidates(&ld, run, &ri, PG_GETARG_DATUM(6), &open_query);
 	t1 = GetCurrentTimestamp();
 
 	/* one scale for the run: the largest among amounts and the tolerance */
@@ -493,6 +494,8 @@ tpwallet_recon_match(PG_FUNCTION_ARGS)
 		push_count(&ps, "exceptions", res.n_exceptions);
 		push_count(&ps, "left_items", n_left);
 		push_count(&ps, "right_items", ld.n - n_left);
+		/* 1: carried items read from what is open (match_load.c), 0: by a scan */
+		push_count(&ps, "carry_from_open", open_query ? 1 : 0);
 		/* where the time went, milliseconds */
 		push_count(&ps, "load_ms", (size_t) ((t1 - t0) / 1000));
 		push_count(&ps, "match_ms", (size_t) ((t2 - t1) / 1000));

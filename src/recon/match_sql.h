@@ -48,6 +48,6 @@ typedef struct loaded
 } loaded;
 
 extern run_info read_run(int64 run);
-extern void load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback);
+extern void load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback, bool *open_query);
 
 #endif

@@ -32,10 +32,14 @@ CREATE TABLE tpwallet.recon_imports (
 	imported_at  timestamptz NOT NULL DEFAULT now(),
 	imported_by  text NOT NULL DEFAULT session_user,
 	detail       jsonb NOT NULL DEFAULT '{}',        -- mapping, statements and balances, window
+	-- the importing transaction: a run whose snapshot's xmin is above it saw
+	-- the import's items (carry-forward, src/recon/match_load.c)
+	loaded_xid   xid8 NOT NULL DEFAULT pg_current_xact_id(),
 	CHECK (rows = added + skipped),
 	UNIQUE (import_id, source_id)                    -- for the items' foreign key
 );
 CREATE INDEX recon_imports_source ON tpwallet.recon_imports (source_id, imported_at);
+CREATE INDEX recon_imports_xid ON tpwallet.recon_imports (source_id, loaded_xid);
 CREATE INDEX recon_imports_sha256 ON tpwallet.recon_imports (file_sha256) WHERE file_sha256 IS NOT NULL;
 
 -- The normalized items.  Keys are opaque and compared byte for byte
@@ -78,7 +82,7 @@ CREATE INDEX recon_items_fuzzy ON tpwallet.recon_items (source_id, asset, amount
 -- recon_sync_ledger count a window's items with an index-only scan
 CREATE INDEX recon_items_window ON tpwallet.recon_items (source_id, occurred_at) INCLUDE (account);
 CREATE INDEX recon_items_entry ON tpwallet.recon_items (entry_id) WHERE entry_id IS NOT NULL;
-CREATE INDEX recon_items_import ON tpwallet.recon_items (import_id);
+CREATE INDEX recon_items_import ON tpwallet.recon_items (import_id, occurred_at);
 -- duplicates: the same content twice in a source
 CREATE INDEX recon_items_content ON tpwallet.recon_items (source_id, content_hash) WHERE content_hash IS NOT NULL;
 

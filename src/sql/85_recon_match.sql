@@ -26,6 +26,7 @@ CREATE TABLE tpwallet.recon_runs (
 	exceptions       int,
 	passes           jsonb,                       -- what each pass did (matches per rule ...)
 	job_id           bigint,                      -- the reconcile_window() job it is a chunk of
+	candidates_xmin  xid8,                        -- xmin of the snapshot its candidates were read in
 	CHECK (left_source_id <> right_source_id),
 	CHECK (window_from <= window_to)
 );
