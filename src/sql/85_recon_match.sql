@@ -129,6 +129,12 @@ CREATE TABLE tpwallet.recon_exceptions (
 -- room on its page keeps those updates HOT, out of the three indexes
 WITH (fillfactor = 70);
 CREATE INDEX recon_exceptions_item ON tpwallet.recon_exceptions (item_id);
+-- the items a decision settled (carry-forward skips them): few rows, so
+-- that the check is a probe of a small index, not a read of every exception
+-- an item's open exception (_recon_open_exception): one or two rows an item
+CREATE INDEX recon_exceptions_open_item ON tpwallet.recon_exceptions (item_id) WHERE status <> 'resolved';
+CREATE INDEX recon_exceptions_settled ON tpwallet.recon_exceptions (item_id)
+	WHERE status = 'resolved' AND resolution IN ('written_off', 'adjusted', 'accepted');
 
 SELECT tpwallet._guard('recon_matches'), tpwallet._guard('recon_match_members'),
        tpwallet._guard('recon_runs', 'DELETE'), tpwallet._guard('recon_exceptions', 'DELETE');
@@ -242,7 +248,12 @@ END
 $$;
 
 -- An item's open exception in a run before `run` of the same two sources
--- (in either order): at most one, by the rule above.  No SET search_path
+-- (in either order): at most one, by the rule above.  Found from the
+-- item's unresolved exceptions (recon_exceptions_open_item), not from the
+-- runs: an item carried for months has an exception in each daily run,
+-- and probing every run for it cost 0.33 ms an item after 150 days.  The
+-- pair as a row IN list, which the planner estimates from the columns'
+-- statistics (least()/greatest() it guessed at 1 row).  No SET search_path
 -- (every name is qualified): the planner inlines it into the two look-ups
 -- of _recon_record_exceptions, which a SET would make a call per row.
 CREATE FUNCTION tpwallet._recon_open_exception(item bigint, run bigint, left_source int, right_source int)
@@ -252,8 +263,7 @@ AS $$
 	SELECT e.exception_id, e.status, e.assigned_to
 	  FROM tpwallet.recon_exceptions e JOIN tpwallet.recon_runs er ON er.run_id = e.run_id
 	 WHERE e.item_id = item AND e.run_id < run AND e.status <> 'resolved'
-	   AND least(er.left_source_id, er.right_source_id) = least(left_source, right_source)
-	   AND greatest(er.left_source_id, er.right_source_id) = greatest(left_source, right_source)
+	   AND (er.left_source_id, er.right_source_id) IN ((left_source, right_source), (right_source, left_source))
 	 ORDER BY e.exception_id LIMIT 1
 $$;
 
