@@ -28,6 +28,7 @@
 #   TPW_BENCH_TICKS        ticks timed for tick-to-NOTIFY latency  [500]
 #   TPW_BENCH_RECON_N      reconciliation: generated cases (about as many items a side)  [1000000]
 #   TPW_BENCH_RECON_SPAN   reconciliation: days the generated items span  [RECON_N / 1000]
+#   TPW_BENCH_DAILY_N      daily runs: generated cases, 1,000 a day  [150000]
 #
 # Benchmarks report; tests assert: a missed target never fails this script,
 # only an error does.
@@ -54,7 +55,8 @@ RECON_N=${TPW_BENCH_RECON_N:-1000000}
 # the generated items' time span in days: dense enough to be realistic,
 # sparse enough that every fuzzy case has one closest partner
 RECON_SPAN=${TPW_BENCH_RECON_SPAN:-$(( (RECON_N + 999) / 1000 ))}
-ALL_SECTIONS="ledger signing threshold prices recon"
+DAILY_N=${TPW_BENCH_DAILY_N:-150000}
+ALL_SECTIONS="ledger signing threshold prices recon recon_daily"
 SECTIONS=${TPW_BENCH_SECTIONS:-$ALL_SECTIONS}
 
 RESULTS="$OUT/results.tsv"     # section round key label subject baseline unit target baseline_label
@@ -432,6 +434,55 @@ bench_recon() {
   record recon "$round" precision "precision of matched pairs (generated truth)" "$prec" 1 "" 0.999 "1"
   record recon "$round" recall "recall of matched pairs (generated truth)" "$rec" 1 "" 0.99 "1"
   record recon "$round" class_accuracy "exception class accuracy (generated truth)" "$acc" "" "" "" ""
+}
+
+# Daily runs: DAILY_N generated cases over DAILY_N / 1000 days (the
+# benchmark's mix with 2 % of lines delayed), reconciled one day at a time
+# with the default rules (a 90-day lookback), as pg_cron would.  Each day
+# is run twice: first with tpwallet.recon_full_carry_scan = on in a
+# transaction that is rolled back (the baseline: every item of the
+# lookback range tested), then as it runs by default (carried items read
+# from what is open), kept.  Both must give the same counts.  Figures are
+# means over the days after the first 90, when the lookback is full and
+# the backlog of open items has built up.  Once, in round 1.
+bench_recon_daily() {
+  local round=$1
+  [ "$round" = 1 ] || return 0
+  local days=$(( (DAILY_N + 999) / 1000 ))
+  log "recon_daily: generating $DAILY_N cases over $days days"
+  q -f "$ROOT/test/recon/generator.sql" >/dev/null
+  local l r f
+  IFS='|' read -r l r f <<<"$(q -c "SELECT ledger_source, statement_source, window_from FROM recon_gen.generate($DAILY_N, 0.42,
+      '{\"exact\": 0.88, \"delayed\": 0.02, \"fuzzy\": 0.07, \"split\": 0.005, \"merged\": 0.005, \"noise\": 0.02, \"span_days\": $days}', 'daily')")"
+  while [ "$(q -c "SELECT tpwallet.seal()")" != 0 ]; do :; done
+  q -c "VACUUM ANALYZE tpwallet.recon_items" >/dev/null
+  local stats="SELECT concat_ws(' ', r.passes ->> 'load_ms', round(extract(epoch FROM r.finished_at - r.started_at) * 1000),
+                                 r.left_items, r.right_items, r.matches, r.exceptions, r.passes ->> 'carry_from_open')
+                 FROM tpwallet.recon_runs r WHERE r.run_id = (SELECT max(run_id) FROM tpwallet.recon_runs)"
+  local d full open n=0 fl=0 ft=0 ol=0 ot=0 backlog=0 from_open=0
+  log "recon_daily: $days daily runs, each also with the full scan (rolled back)"
+  for d in $(seq 0 $(( days - 1 ))); do
+    local win="'$f'::timestamptz + interval '$d days', '$f'::timestamptz + interval '$(( d + 1 )) days'"
+    full=$(q -c "BEGIN" -c "SET LOCAL tpwallet.recon_full_carry_scan = on" -c "SELECT tpwallet.reconcile('$l', '$r', $win)" -c "$stats" -c "ROLLBACK" | sed -n 2p)
+    open=$(q -c "SELECT tpwallet.reconcile('$l', '$r', $win)" -c "$stats" | sed -n 2p)
+    read -r f_load f_ms f_l f_r f_m f_x _ <<<"$full"
+    read -r o_load o_ms o_l o_r o_m o_x o_open <<<"$open"
+    [ "$f_l $f_r $f_m $f_x" = "$o_l $o_r $o_m $o_x" ] ||
+      error "recon_daily: day $(( d + 1 )) differs: full scan $full, from what is open $open"
+    from_open=$(( from_open + o_open ))
+    if [ "$d" -ge 90 ]; then
+      n=$(( n + 1 )); fl=$(( fl + f_load )); ft=$(( ft + f_ms )); ol=$(( ol + o_load )); ot=$(( ot + o_ms ))
+      backlog=$(( backlog + o_x ))
+    fi
+  done
+  [ "$n" -gt 0 ] || { error "recon_daily: fewer than 91 days (TPW_BENCH_DAILY_N >= 91000)"; return; }
+  record recon_daily 1 daily_run "daily run (days 91-$days), carried from what is open vs full scan, 1/ms" \
+    "$(calc "1000 * $n / $ot" 4)" "$(calc "1000 * $n / $ft" 4)" "runs/s" "" "full scan"
+  record recon_daily 1 daily_load "the same, reading the candidates, 1/ms" \
+    "$(calc "1000 * $n / $ol" 4)" "$(calc "1000 * $n / $fl" 4)" "runs/s" "" "full scan"
+  record recon_daily 1 daily_ms "daily run (days 91-$days), ms" "$(calc "$ot / $n" 0)" "" "ms" "" ""
+  note recon_daily "data" "$DAILY_N cases over $days days (about 1,000 items a side a day), default rules (lookback 90 days)"
+  note recon_daily "runs" "$days daily runs; $from_open of them read their carried items from what is open; days 91-$days: $(( backlog / n )) exceptions a run on average (the carried backlog), full scan $(( ft / n )) ms ($(( fl / n )) ms reading), from what is open $(( ot / n )) ms ($(( ol / n )) ms reading)"
 }
 
 # Bytes per transfer of a part, from pg_total_relation_size before/after.

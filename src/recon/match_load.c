@@ -41,16 +41,20 @@
  *   grows with lookback x daily volume.
  * - open_candidates_sql tests only a superset of the unsettled ones, read
  *   from what can have changed since the previous run of the same sources
- *   (prev; complete, its window not empty, its candidates read at snapshot
- *   xmin prev_xmin).  Every candidate of prev ended matched or excepted,
- *   and everything else that prev saw in its range [prev_lo, prev_to) was
- *   settled then.  So an item unsettled now is in one of:
+ *   (prev; complete, its window not empty and ended by this run's from,
+ *   its candidates read at snapshot xmin prev_xmin).  Every candidate of
+ *   prev ended matched or excepted, and everything else that prev saw in
+ *   its range [prev_lo, prev_to) was settled then, by runs whose windows
+ *   ended by prev's from, so by this run's from too.  So an item unsettled
+ *   now is in one of:
  *     - an unresolved exception (what prev and earlier runs left open);
- *     - a revoked match (an approved unmatch since);
+ *     - a revoked match (an approved unmatch since; it also reopens or
+ *       opens an exception for each item, so the first finds these too);
  *     - an import prev may not have seen (loaded_xid >= prev_xmin);
- *     - the part of this run's lookback outside prev's range;
- *     - a match of a run whose window ends after this run's from (which
- *       settled it for prev but does not for this run).
+ *     - the part of this run's lookback outside prev's range.
+ *   A run that goes back (a re-run of a window, an older window) has
+ *   matches of later windows that settled items for prev but not for it:
+ *   it takes the full query.
  *   prev_lo is prev's from - lookback plus a day: the session's time zone
  *   may differ from prev's, and moves day arithmetic by hours at most; a
  *   range taken too short only adds rows to test.  The result is the same
@@ -133,8 +137,7 @@ CARRIED_SELECT
 "          WHERE j.source_id IN ($2, $3) AND j.occurred_at >= $4 - $6::interval AND j.occurred_at < least($4, $8)"
 "   UNION SELECT j.item_id FROM tpwallet.recon_items j"
 "          WHERE j.source_id IN ($2, $3) AND j.occurred_at >= greatest($4 - $6::interval, $9) AND j.occurred_at < $4"
-"   UNION SELECT m.item_id FROM tpwallet.recon_runs r JOIN tpwallet.recon_match_members m ON m.run_id = r.run_id"
-"          WHERE r.run_id < $1 AND r.window_to > $4 AND " SAME_PAIR("r") ")"
+")"
 "   AND " CARRIED_WHERE("(" SETTLING_MATCH " LIMIT 1) IS NULL");
 
 /* the previous run of the same two sources, when it allows the open query */
@@ -142,7 +145,8 @@ static const char *const prev_run_sql =
 "SELECT r.candidates_xmin, r.window_from - (r.rules ->> 'lookback')::interval + interval '1 day', r.window_to"
 "  FROM tpwallet.recon_runs r"
 " WHERE r.run_id = (SELECT max(p.run_id) FROM tpwallet.recon_runs p WHERE p.run_id < $1 AND " SAME_PAIR("p") ")"
-"   AND r.status = 'done' AND r.candidates_xmin IS NOT NULL AND r.window_from < r.window_to";
+"   AND r.status = 'done' AND r.candidates_xmin IS NOT NULL AND r.window_from < r.window_to"
+"   AND r.window_to <= $4";
 
 
 run_info
@@ -371,8 +375,9 @@ snapshot_xmin_xid8(Snapshot snap)
 static bool
 open_query_allowed(int64 run, const run_info *ri, Datum xmin, Datum *args)
 {
-	Oid			types[3] = {INT8OID, INT4OID, INT4OID};
-	Datum		run_args[3] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id)};
+	Oid			types[4] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID};
+	Datum		run_args[4] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
+	TimestampTzGetDatum(ri->from)};
 	Oid			set_types[2] = {INT8OID, XID8OID};
 	Datum		set_args[2] = {Int64GetDatum(run), xmin};
 	bool		isnull;
@@ -382,7 +387,7 @@ open_query_allowed(int64 run, const run_info *ri, Datum xmin, Datum *args)
 		elog(ERROR, "could not record the snapshot of run %lld", (long long) run);
 	if (tpwallet_recon_full_carry_scan)
 		return false;
-	if (SPI_execute_with_args(prev_run_sql, 3, types, run_args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(prev_run_sql, 4, types, run_args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the previous run of run %lld", (long long) run);
 	if (SPI_processed != 1)
 		return false;
