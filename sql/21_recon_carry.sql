@@ -191,6 +191,14 @@ SELECT (SELECT count(*) FROM tpwallet.recon_match_members mm JOIN tc.runs t ON t
            AND x.item_id = (SELECT e.item_id FROM tpwallet.recon_exceptions e
                              WHERE e.exception_id = (SELECT exception_id FROM tc.review WHERE pair = 'a'))) AS accepted_again;
 
+-- a previous run whose snapshot is ahead of this run's (restored from
+-- another cluster's dump, whose xids it carries): this run scans
+UPDATE tpwallet.recon_runs SET candidates_xmin = '18446744073709551000'::xid8
+ WHERE run_id = (SELECT run_id FROM tc.runs WHERE pair = 'a' AND step = 14);
+SELECT tc.import('a', 15), tc.run('a', 15, 15, 16, '5 days');
+SELECT r.passes ->> 'carry_from_open' AS from_open FROM tc.runs t JOIN tpwallet.recon_runs r USING (run_id)
+ WHERE t.pair = 'a' AND t.step = 15;
+
 RESET tpwallet.recon_full_carry_scan;
 DROP OWNED BY regress_tc_alice, regress_tc_bob;
 DROP ROLE regress_tc_alice, regress_tc_bob;

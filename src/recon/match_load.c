@@ -140,13 +140,18 @@ CARRIED_SELECT
 ")"
 "   AND " CARRIED_WHERE("(" SETTLING_MATCH " LIMIT 1) IS NULL");
 
-/* the previous run of the same two sources, when it allows the open query */
+/*
+ * The previous run of the same two sources, when it allows the open query.
+ * Its xmin must not be ahead of this run's: xmins only grow within one
+ * cluster, and a run restored from another cluster's dump carries that
+ * cluster's xids (imports made since would look older than it).
+ */
 static const char *const prev_run_sql =
 "SELECT r.candidates_xmin, r.window_from - (r.rules ->> 'lookback')::interval + interval '1 day', r.window_to"
 "  FROM tpwallet.recon_runs r"
 " WHERE r.run_id = (SELECT max(p.run_id) FROM tpwallet.recon_runs p WHERE p.run_id < $1 AND " SAME_PAIR("p") ")"
 "   AND r.status = 'done' AND r.candidates_xmin IS NOT NULL AND r.window_from < r.window_to"
-"   AND r.window_to <= $4";
+"   AND r.window_to <= $4 AND r.candidates_xmin <= $5";
 
 
 run_info
@@ -375,9 +380,9 @@ snapshot_xmin_xid8(Snapshot snap)
 static bool
 open_query_allowed(int64 run, const run_info *ri, Datum xmin, Datum *args)
 {
-	Oid			types[4] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID};
-	Datum		run_args[4] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
-	TimestampTzGetDatum(ri->from)};
+	Oid			types[5] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, XID8OID};
+	Datum		run_args[5] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
+	TimestampTzGetDatum(ri->from), xmin};
 	Oid			set_types[2] = {INT8OID, XID8OID};
 	Datum		set_args[2] = {Int64GetDatum(run), xmin};
 	bool		isnull;
@@ -387,7 +392,7 @@ open_query_allowed(int64 run, const run_info *ri, Datum xmin, Datum *args)
 		elog(ERROR, "could not record the snapshot of run %lld", (long long) run);
 	if (tpwallet_recon_full_carry_scan)
 		return false;
-	if (SPI_execute_with_args(prev_run_sql, 4, types, run_args, NULL, true, 1) != SPI_OK_SELECT)
+	if (SPI_execute_with_args(prev_run_sql, 5, types, run_args, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the previous run of run %lld", (long long) run);
 	if (SPI_processed != 1)
 		return false;
