@@ -14,8 +14,6 @@
 #include "tpwallet.h"
 
 #include "access/transam.h"
-#include "utils/xid8.h"
-
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
@@ -24,6 +22,7 @@
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
 #include "utils/snapmgr.h"
+#include "utils/xid8.h"
 
 /*
  * The run's candidates: its window's items of both sources, and earlier
@@ -372,10 +371,21 @@ snapshot_xmin_xid8(Snapshot snap)
 	return FullTransactionIdGetDatum(FullTransactionIdFromEpochAndXid(epoch, snap->xmin));
 }
 
+/* the run's row keeps the xmin its candidates are read at, for the next run */
+static void
+record_candidates_xmin(int64 run, Datum xmin)
+{
+	Oid			types[2] = {INT8OID, XID8OID};
+	Datum		args[2] = {Int64GetDatum(run), xmin};
+
+	if (SPI_execute_with_args("UPDATE tpwallet.recon_runs SET candidates_xmin = $2 WHERE run_id = $1",
+							  2, types, args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
+		elog(ERROR, "could not record the snapshot of run %lld", (long long) run);
+}
+
 /*
- * Records the snapshot the run reads its candidates in, then finds
- * whether the open query may be used (prev_run_sql); if so, fills
- * args[6..8] and returns true.
+ * Whether the open query may be used (prev_run_sql, with this run's
+ * snapshot xmin); if so, fills args[6..8] and returns true.
  */
 static bool
 open_query_allowed(int64 run, const run_info *ri, Datum xmin, Datum *args)
@@ -383,13 +393,8 @@ open_query_allowed(int64 run, const run_info *ri, Datum xmin, Datum *args)
 	Oid			types[5] = {INT8OID, INT4OID, INT4OID, TIMESTAMPTZOID, XID8OID};
 	Datum		run_args[5] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
 	TimestampTzGetDatum(ri->from), xmin};
-	Oid			set_types[2] = {INT8OID, XID8OID};
-	Datum		set_args[2] = {Int64GetDatum(run), xmin};
 	bool		isnull;
 
-	if (SPI_execute_with_args("UPDATE tpwallet.recon_runs SET candidates_xmin = $2 WHERE run_id = $1",
-							  2, set_types, set_args, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
-		elog(ERROR, "could not record the snapshot of run %lld", (long long) run);
 	if (tpwallet_recon_full_carry_scan)
 		return false;
 	if (SPI_execute_with_args(prev_run_sql, 5, types, run_args, NULL, true, 1) != SPI_OK_SELECT)
@@ -418,16 +423,22 @@ load_candidates(loaded *ld, int64 run, const run_info *ri, Datum lookback, bool 
 	Datum		args[9] = {Int64GetDatum(run), Int32GetDatum(ri->left_id), Int32GetDatum(ri->right_id),
 	TimestampTzGetDatum(ri->from), TimestampTzGetDatum(ri->to), lookback};
 	Snapshot	snap = GetActiveSnapshot();
-	bool		use_open = open_query_allowed(run, ri, snapshot_xmin_xid8(snap), args);
-	const char *sql = use_open ? open_candidates_sql : full_candidates_sql;
-	int			nargs = use_open ? 9 : 6;
-	ParamListInfo params = makeParamList(nargs);
+	Datum		xmin = snapshot_xmin_xid8(snap);
+	bool		use_open;
+	const char *sql;
+	int			nargs;
+	ParamListInfo params;
 	candidate_receiver r;
 	RawStmt    *raw;
 	Query	   *query;
 	PlannedStmt *stmt;
 	QueryDesc  *qd;
 
+	record_candidates_xmin(run, xmin);
+	use_open = open_query_allowed(run, ri, xmin, args);
+	sql = use_open ? open_candidates_sql : full_candidates_sql;
+	nargs = use_open ? 9 : 6;
+	params = makeParamList(nargs);
 	for (int i = 0; i < nargs; i++)
 	{
 		params->params[i].value = args[i];

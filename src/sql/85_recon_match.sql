@@ -129,10 +129,10 @@ CREATE TABLE tpwallet.recon_exceptions (
 -- room on its page keeps those updates HOT, out of the three indexes
 WITH (fillfactor = 70);
 CREATE INDEX recon_exceptions_item ON tpwallet.recon_exceptions (item_id);
--- the items a decision settled (carry-forward skips them): few rows, so
--- that the check is a probe of a small index, not a read of every exception
 -- an item's open exception (_recon_open_exception): one or two rows an item
 CREATE INDEX recon_exceptions_open_item ON tpwallet.recon_exceptions (item_id) WHERE status <> 'resolved';
+-- the items a decision settled (carry-forward skips them): few rows, so
+-- that the check is a probe of a small index, not a read of every exception
 CREATE INDEX recon_exceptions_settled ON tpwallet.recon_exceptions (item_id)
 	WHERE status = 'resolved' AND resolution IN ('written_off', 'adjusted', 'accepted');
 
